@@ -1,0 +1,43 @@
+// NearestCodeword: exhaustive nearest-codeword search for a BlockCodebook,
+//   idx(y) = argmin_n ||c_n||^2 - 2 <y, c_n>   (ties: lowest n),
+// batched as a matrix product Y C^T with precomputed norms ||c_n||^2 (as FAISS encodes
+// product quantizers). For k = 1 the codewords are sorted once and the search is a binary
+// search over midpoints. Results depend on each row alone, never on the batch size or the
+// thread count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "fq/codecs/codebook.hpp"
+
+namespace fq::codecs {
+
+class NearestCodeword {
+public:
+    NearestCodeword() = default;
+    explicit NearestCodeword(const BlockCodebook& cb);
+
+    int k() const { return m_k; }
+    int size() const { return m_N; }
+
+    // y: (n, k) row-major float -> idx: n indices in [0, N). Single-threaded; callers
+    // parallelise over rows.
+    void assign(const float* y, std::size_t n, std::uint32_t* idx) const;
+    // Same, and the squared distance ||y - c_idx||^2 in double into dist2 (n values).
+    void assign(const double* y, std::size_t n, std::uint32_t* idx, double* dist2) const;
+
+private:
+    int m_k = 0;
+    int m_N = 0;
+    std::vector<float> m_cw;       // (N, k) row-major float
+    std::vector<double> m_cwd;     // (N, k) row-major double
+    std::vector<float> m_norms;    // ||c_n||^2 in float, as used by the float search
+    std::vector<double> m_normsd;  // ||c_n||^2 in double
+    // k == 1: order of codewords by value and the midpoints between consecutive ones.
+    std::vector<std::uint32_t> m_order;
+    std::vector<double> m_mid;
+};
+
+}  // namespace fq::codecs
