@@ -1,1 +1,88 @@
-int main() { return 0; }
+// fq-train: trains a universal codebook and writes it as a codebook file (docs/FORMAT.md).
+//   fq-train fib --d 128 --k 4 --N 256 -o FILE     FibQuant block codebook (SPEC 4.2)
+//   fq-train scalar --d 128 --bits 2 -o FILE       exact Lloyd-Max scalar codebook (SPEC 4.1)
+// Option parsing only; the work is fq::tasks::run_train.
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "fq/tasks/run_main.hpp"
+#include "fq/tasks/train.hpp"
+
+namespace {
+
+// Options shared by both subcommands. d_min: the smallest d the family accepts.
+void add_common(CLI::App& sub, fq::tasks::TrainOptions& o, int d_min, bool& verbose, bool& quiet) {
+    sub.add_option("--d", o.d, "vector dimension (head dimension)")
+        ->check(CLI::Range(d_min, 1 << 16));
+    sub.add_option("-o,--output", o.output,
+                   "codebook file to write (required here or in --config)");
+    sub.add_flag("--force", o.force, "overwrite an existing output file");
+    sub.add_option("--config", o.config,
+                   "JSON file of options (keys: long option names); explicit options override it")
+        ->check(CLI::ExistingFile);
+    sub.add_option("--rotation", o.rotation, "rotation Pi applied before quantization")
+        ->check(CLI::IsMember({"haar", "hadamard", "none"}));
+    sub.add_option("--rotation-seed", o.rotation_seed, "seed of the rotation Pi")
+        ->check(CLI::NonNegativeNumber);
+    sub.add_option("-j,--threads", o.threads,
+                   "OpenMP threads (0 = all cores); output does not depend on it")
+        ->check(CLI::Range(0, 1024));
+    auto* v = sub.add_flag("-v,--verbose", verbose, "log details on stderr");
+    sub.add_flag("-q,--quiet", quiet, "no logs or progress on stderr")->excludes(v);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    fq::tasks::TrainOptions opts;
+    bool verbose = false;
+    bool quiet = false;
+
+    CLI::App app{
+        "fq-train: train a universal codebook (depends on d, k, N and the construction only,\n"
+        "never on a model) and write it as a codebook file. Exit codes: 0 ok, 1 usage,\n"
+        "2 I/O, 3 corrupt file, 4 numerical trouble."};
+    app.option_defaults()->always_capture_default();
+    app.set_version_flag("--version", std::string("fq-train ") + FQ_VERSION);
+    app.require_subcommand(1);
+
+    CLI::App* fib = app.add_subcommand(
+        "fib", "FibQuant block codebook: structured init + multi-restart Lloyd-Max (SPEC 4.2)");
+    add_common(*fib, opts, 2, verbose, quiet);
+    fib->add_option("--k", opts.k, "block dimension, 1 <= k < d")->check(CLI::Range(1, 1024));
+    fib->add_option("--N", opts.N, "codewords per block (rate log2(N)/k bits per coordinate)")
+        ->check(CLI::Range(2, 1 << 24));
+    fib->add_option("--radial", opts.radial, "radial law of the initial shells")
+        ->check(CLI::IsMember({"source", "companded"}));
+    fib->add_option("--seed", opts.seed, "seed of the training/validation samples and restarts")
+        ->check(CLI::NonNegativeNumber);
+    fib->add_option("--samples", opts.samples, "training samples M (0 = max(256 N, 2^18))")
+        ->check(CLI::NonNegativeNumber);
+    fib->add_option("--val-samples", opts.val_samples, "validation samples (0 = M / 2)")
+        ->check(CLI::NonNegativeNumber);
+    fib->add_option("--restarts", opts.restarts, "Lloyd restarts (0: structured, others jittered)")
+        ->check(CLI::Range(1, 1000));
+    fib->add_option("--max-iter", opts.max_iter, "Lloyd iterations per restart at most")
+        ->check(CLI::Range(0, 1000000));
+    fib->add_option("--tol", opts.tol, "stop when the relative distortion change is below this")
+        ->check(CLI::Range(0.0, 1.0));
+    fib->add_option("--jitter", opts.jitter, "restart jitter, fraction of the codeword spacing")
+        ->check(CLI::Range(0.0, 10.0));
+    fib->add_option("--shells", opts.shells, "k = 3: number of shells L, dividing N (0 = best)")
+        ->check(CLI::Range(0, 1 << 24));
+
+    CLI::App* scalar = app.add_subcommand(
+        "scalar", "exact Lloyd-Max scalar codebook of the k = 1 marginal (SPEC 4.1)");
+    add_common(*scalar, opts, 3, verbose, quiet);
+    scalar->add_option("--bits", opts.bits, "bits per coordinate b (N = 2^b levels)")
+        ->check(CLI::Range(1, 8));
+
+    return fq::tasks::run_main("fq-train", app, argc, argv, [&] {
+        CLI::App* sub = app.got_subcommand(fib) ? fib : scalar;
+        opts.family = sub->get_name();
+        opts.verbosity = verbose ? 1 : (quiet ? -1 : 0);
+        for (const CLI::Option* opt : sub->get_options())
+            if (opt->count() > 0) opts.explicit_options.insert(opt->get_single_name());
+        fq::tasks::run_train(opts);
+    });
+}

@@ -1,1 +1,171 @@
-// placeholder: implementation in progress
+#include "fq/codecs/block_vq.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "fq/core/error.hpp"
+#include "fq/core/half.hpp"
+
+namespace fq::codecs {
+
+namespace {
+// Vectors per internal batch: one rotation matrix product and one nearest-codeword product.
+constexpr std::size_t k_batch = 256;
+}  // namespace
+
+BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions header)
+    : m_family(std::move(family)), m_spec(std::move(spec)), m_header(header) {
+    const int d = m_spec.d, k = m_spec.main.k;
+    require(d >= 2, "block codec: need d >= 2");
+    require(k >= 1 && k <= d, "block codec: need 1 <= k <= d");
+    require(m_spec.main.N >= 2, "block codec: main codebook needs N >= 2");
+    m_blocks = d / k;
+    m_r = d % k;
+    require(m_r == 0 || m_spec.tail.k == m_r,
+            "block codec: d mod k = " + std::to_string(m_r) + " needs a tail codebook of that "
+            "dimension, got k = " + std::to_string(m_spec.tail.k));
+    if (m_r == 0) require(m_spec.tail.N == 0, "block codec: tail codebook given but k divides d");
+    m_rotation = core::Rotation(m_spec.rotation, d, m_spec.rotation_seed);
+    m_main_search = NearestCodeword(m_spec.main);
+    m_main_cw.assign(m_spec.main.codewords.begin(), m_spec.main.codewords.end());
+    m_main_pack = IndexPacker(static_cast<std::uint32_t>(m_spec.main.N), m_blocks);
+    m_main_bits = m_main_pack.bits();
+    if (m_r > 0) {
+        require(m_spec.tail.N >= 2, "block codec: tail codebook needs N >= 2");
+        m_tail_search = NearestCodeword(m_spec.tail);
+        m_tail_cw.assign(m_spec.tail.codewords.begin(), m_spec.tail.codewords.end());
+        m_tail_pack = IndexPacker(static_cast<std::uint32_t>(m_spec.tail.N), 1);
+        m_tail_bits = m_tail_pack.bits();
+    }
+    m_header_bits = m_header.type == HeaderType::float16 ? 16 : 32;
+    m_bytes = (m_header_bits + m_main_bits + m_tail_bits + 7) / 8;
+}
+
+double BlockVqCodec::code_bits() const {
+    double bits = static_cast<double>(m_header_bits) + m_main_pack.information_bits();
+    if (m_r > 0) bits += m_tail_pack.information_bits();
+    return bits;
+}
+
+void BlockVqCodec::encode(const float* x, std::size_t n, std::uint8_t* codes) const {
+    for (std::size_t b = 0; b < n; b += k_batch) {
+        const std::size_t m = std::min(k_batch, n - b);
+        encode_batch(x + b * m_spec.d, m, codes + b * m_bytes);
+    }
+}
+
+void BlockVqCodec::decode(const std::uint8_t* codes, std::size_t n, float* x) const {
+    for (std::size_t b = 0; b < n; b += k_batch) {
+        const std::size_t m = std::min(k_batch, n - b);
+        decode_batch(codes + b * m_bytes, m, x + b * m_spec.d);
+    }
+}
+
+void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* codes) const {
+    const int d = m_spec.d, k = m_spec.main.k;
+    std::vector<double> nu(n);
+    std::vector<float> z(n * d);
+    for (std::size_t i = 0; i < n; ++i) {
+        const float* xi = x + i * d;
+        double s = 0;
+        for (int j = 0; j < d; ++j) s += static_cast<double>(xi[j]) * xi[j];
+        nu[i] = std::sqrt(s);
+        // A zero vector has no direction: code z = 0 (any codeword) with gain 0.
+        const double inv = nu[i] > 0 ? 1.0 / nu[i] : 0.0;
+        for (int j = 0; j < d; ++j) z[i * d + j] = static_cast<float>(xi[j] * inv);
+    }
+    m_rotation.forward(z.data(), n, z.data());
+
+    // Main blocks: when k divides d the rotated rows are already (n * blocks, k) contiguous.
+    const std::size_t nb = n * m_blocks;
+    std::vector<std::uint32_t> idx(nb);
+    std::vector<std::uint32_t> tidx(m_r > 0 ? n : 0);
+    if (m_r == 0) {
+        m_main_search.assign(z.data(), nb, idx.data());
+    } else {
+        std::vector<float> mainz(nb * k), tailz(n * m_r);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::memcpy(&mainz[i * m_blocks * k], &z[i * d], sizeof(float) * m_blocks * k);
+            std::memcpy(&tailz[i * m_r], &z[i * d + m_blocks * k], sizeof(float) * m_r);
+        }
+        m_main_search.assign(mainz.data(), nb, idx.data());
+        m_tail_search.assign(tailz.data(), n, tidx.data());
+    }
+
+    for (std::size_t i = 0; i < n; ++i) {
+        double g = nu[i];
+        if (m_header.value == NormHeader::gain && nu[i] > 0) {
+            // g = nu <z, z_hat> / ||z_hat||^2: the MSE-optimal gain for the decoded direction.
+            double dot = 0, nn = 0;
+            for (int b = 0; b < m_blocks; ++b) {
+                const float* c = &m_main_cw[static_cast<std::size_t>(idx[i * m_blocks + b]) * k];
+                const float* zz = &z[i * d + b * k];
+                for (int t = 0; t < k; ++t) {
+                    dot += static_cast<double>(zz[t]) * c[t];
+                    nn += static_cast<double>(c[t]) * c[t];
+                }
+            }
+            if (m_r > 0) {
+                const float* c = &m_tail_cw[static_cast<std::size_t>(tidx[i]) * m_r];
+                const float* zz = &z[i * d + m_blocks * k];
+                for (int t = 0; t < m_r; ++t) {
+                    dot += static_cast<double>(zz[t]) * c[t];
+                    nn += static_cast<double>(c[t]) * c[t];
+                }
+            }
+            g = nn > 0 ? nu[i] * dot / nn : 0.0;
+        }
+        std::uint8_t* code = codes + i * m_bytes;
+        std::memset(code, 0, m_bytes);
+        if (m_header.type == HeaderType::float16) {
+            const std::uint16_t h = core::float_to_half(static_cast<float>(g));
+            if (std::isinf(core::half_to_float(h)))
+                throw NumericError("norm " + std::to_string(g) +
+                                   " overflows the float16 header; use a float32 header");
+            code[0] = static_cast<std::uint8_t>(h & 0xFF);
+            code[1] = static_cast<std::uint8_t>(h >> 8);
+        } else {
+            const float f = static_cast<float>(g);
+            std::uint32_t u;
+            std::memcpy(&u, &f, 4);
+            for (int t = 0; t < 4; ++t) code[t] = static_cast<std::uint8_t>(u >> (8 * t));
+        }
+        m_main_pack.pack(&idx[i * m_blocks], code, m_header_bits);
+        if (m_r > 0) m_tail_pack.pack(&tidx[i], code, m_header_bits + m_main_bits);
+    }
+}
+
+void BlockVqCodec::decode_batch(const std::uint8_t* codes, std::size_t n, float* x) const {
+    const int d = m_spec.d, k = m_spec.main.k;
+    std::vector<float> gain(n);
+    std::vector<std::uint32_t> idx(m_blocks);
+    std::uint32_t tidx = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* code = codes + i * m_bytes;
+        if (m_header.type == HeaderType::float16) {
+            gain[i] = core::half_to_float(static_cast<std::uint16_t>(code[0] | (code[1] << 8)));
+        } else {
+            std::uint32_t u = 0;
+            for (int t = 0; t < 4; ++t) u |= static_cast<std::uint32_t>(code[t]) << (8 * t);
+            std::memcpy(&gain[i], &u, 4);
+        }
+        m_main_pack.unpack(code, m_header_bits, idx.data());
+        float* zi = x + i * d;
+        for (int b = 0; b < m_blocks; ++b) {
+            const std::uint32_t j = std::min<std::uint32_t>(idx[b], m_spec.main.N - 1);
+            std::memcpy(zi + b * k, &m_main_cw[static_cast<std::size_t>(j) * k], sizeof(float) * k);
+        }
+        if (m_r > 0) {
+            m_tail_pack.unpack(code, m_header_bits + m_main_bits, &tidx);
+            const std::uint32_t j = std::min<std::uint32_t>(tidx, m_spec.tail.N - 1);
+            std::memcpy(zi + m_blocks * k, &m_tail_cw[static_cast<std::size_t>(j) * m_r],
+                        sizeof(float) * m_r);
+        }
+    }
+    m_rotation.inverse(x, n, x);
+    for (std::size_t i = 0; i < n; ++i)
+        for (int j = 0; j < d; ++j) x[i * d + j] *= gain[i];
+}
+
+}  // namespace fq::codecs

@@ -25,7 +25,8 @@ public:
     // y: (n, k) row-major float -> idx: n indices in [0, N). Single-threaded; callers
     // parallelise over rows.
     void assign(const float* y, std::size_t n, std::uint32_t* idx) const;
-    // Same, and the squared distance ||y - c_idx||^2 in double into dist2 (n values).
+    // Same for double rows (searched in float), and the exact squared distance
+    // ||y - c_idx||^2 in double into dist2 (n values).
     void assign(const double* y, std::size_t n, std::uint32_t* idx, double* dist2) const;
 
 private:
@@ -34,7 +35,6 @@ private:
     std::vector<float> m_cw;       // (N, k) row-major float
     std::vector<double> m_cwd;     // (N, k) row-major double
     std::vector<float> m_norms;    // ||c_n||^2 in float, as used by the float search
-    std::vector<double> m_normsd;  // ||c_n||^2 in double
     // k == 1: order of codewords by value and the midpoints between consecutive ones.
     std::vector<std::uint32_t> m_order;
     std::vector<double> m_mid;

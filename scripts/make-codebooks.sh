@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Regenerates every shipped universal codebook in codebooks/ and its index
+# codebooks/README.md. Each codebook depends only on (d, k, N) and the construction
+# defaults of fq-train, never on a model. Usage: scripts/make-codebooks.sh [BUILD_DIR] [FILTER]
+# FILTER is an optional grep pattern on the output names (e.g. 'd64/fib-k2').
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+filter=${2:-.}
+train="$build/apps/fq-train"
+cd "$root"
+timings=codebooks/timings.tsv
+[ -f "$timings" ] || printf 'file\tseconds\n' > "$timings"
+
+run() {  # run OUT ARGS...: train one codebook, record its wall time
+    local out=$1; shift
+    echo "$out" | grep -q -- "$filter" || return 0
+    local start end
+    start=$(date +%s.%N)
+    "$train" "$@" -o "$out" --force -q > /dev/null
+    end=$(date +%s.%N)
+    local secs
+    secs=$(python3 -c "print(f'{$end - $start:.1f}')")
+    grep -v "^$out	" "$timings" > "$timings.tmp" || true
+    printf '%s\t%s\n' "$out" "$secs" >> "$timings.tmp"
+    mv "$timings.tmp" "$timings"
+    echo "$out: ${secs}s" >&2
+}
+
+for d in 64 128; do
+    mkdir -p codebooks/d$d
+    for b in 1 2 3 4; do
+        run codebooks/d$d/scalar-b$b.json scalar --d $d --bits $b
+    done
+    for kn in 2:4 2:16 2:64 2:256 3:64 3:512 4:16 4:256 8:16 8:256 16:256 32:256; do
+        k=${kn%:*}; N=${kn#*:}
+        run codebooks/d$d/fib-k$k-N$N.json fib --d $d --k $k --N $N
+    done
+done
+python3 scripts/codebook_index.py > codebooks/README.md
