@@ -12,7 +12,9 @@ namespace fq::codecs {
 
 namespace {
 
-constexpr std::uint32_t low_mask8(int n) { return (1u << n) - 1u; }  // n <= 8
+constexpr std::uint32_t low_mask8(int n) {
+    return (1u << n) - 1u;
+}  // n <= 8
 
 // Little-endian 32-bit load/store through memcpy (the compiler emits one move).
 std::uint32_t load_le32(const std::uint8_t* p) {
@@ -35,7 +37,9 @@ std::uint64_t ipow(std::uint64_t N, std::size_t e) {
 }
 
 // Bits of a mixed-radix value below `size` (size >= 1): bit_width(size - 1) = ceil(log2 size).
-int value_bits(std::uint64_t size) { return static_cast<int>(std::bit_width(size - 1)); }
+int value_bits(std::uint64_t size) {
+    return static_cast<int>(std::bit_width(size - 1));
+}
 
 }  // namespace
 
@@ -113,7 +117,9 @@ void BitReader::refill() {
     }
 }
 
-void BitReader::throw_past_end() { throw UsageError("BitReader: read past the end of the range"); }
+void BitReader::throw_past_end() {
+    throw UsageError("BitReader: read past the end of the range");
+}
 
 // ---- one-shot access ---------------------------------------------------------------------
 
@@ -142,7 +148,8 @@ std::size_t IndexPacker::best_group(std::uint32_t radix) {
     for (std::size_t G = 1; size <= std::numeric_limits<std::uint64_t>::max() / N; ++G) {
         size *= N;  // N^G < 2^64
         const int B = value_bits(size);
-        if (best == 0 || static_cast<std::size_t>(B) * best < static_cast<std::size_t>(best_bits) * G) {
+        if (best == 0 ||
+            static_cast<std::size_t>(B) * best < static_cast<std::size_t>(best_bits) * G) {
             best = G;
             best_bits = B;
         }
@@ -200,7 +207,8 @@ void IndexPacker::unpack(const std::uint8_t* in, std::size_t bit_offset, std::ui
     if (m_count == 0) return;
     BitReader r(in, bit_offset, m_bits);
     if (m_pow2) {
-        for (std::size_t i = 0; i < m_count; ++i) idx[i] = static_cast<std::uint32_t>(r.get(m_group_bits));
+        for (std::size_t i = 0; i < m_count; ++i)
+            idx[i] = static_cast<std::uint32_t>(r.get(m_group_bits));
         return;
     }
     const std::uint64_t N = m_radix;

@@ -38,7 +38,7 @@ namespace fq::codecs {
 // fill, and the rest at flush() (called by the destructor too). After flush() more bits may
 // be appended. Not copyable.
 class BitWriter {
-public:
+  public:
     // Writes start at bit position bit_offset of buf.
     BitWriter(std::uint8_t* buf, std::size_t bit_offset);
     ~BitWriter() { flush(); }
@@ -59,7 +59,7 @@ public:
     // Absolute bit position of the next bit to be written.
     std::size_t position() const { return static_cast<std::size_t>(m_p - m_base) * 8 + m_n; }
 
-private:
+  private:
     void put32(std::uint64_t v, int n) {  // v < 2^n, n <= 32, m_n < 32 on entry
         m_acc |= v << m_n;
         m_n += n;
@@ -67,17 +67,17 @@ private:
     }
     void store_word();
 
-    std::uint8_t* m_base;   // buffer start (for position())
-    std::uint8_t* m_p;      // byte holding bit 0 of m_acc
+    std::uint8_t* m_base;     // buffer start (for position())
+    std::uint8_t* m_p;        // byte holding bit 0 of m_acc
     std::uint64_t m_acc = 0;  // pending bits, bit i -> position 8 (m_p - m_base) + i
-    int m_n = 0;            // positions of m_acc in use (including the m_keep kept ones)
-    int m_keep = 0;         // low bits of *m_p that belong to the caller (preserved)
+    int m_n = 0;              // positions of m_acc in use (including the m_keep kept ones)
+    int m_keep = 0;           // low bits of *m_p that belong to the caller (preserved)
 };
 
 // Streaming LSB-first reader of the bit range [bit_offset, bit_offset + bit_count) of buf.
 // Reading past the range throws UsageError; bytes outside it are never accessed.
 class BitReader {
-public:
+  public:
     BitReader(const std::uint8_t* buf, std::size_t bit_offset, std::size_t bit_count);
 
     // Reads the next n bits, 0 <= n <= 64, as an integer (first bit = least significant).
@@ -91,7 +91,7 @@ public:
     // Bits of the range not read yet.
     std::size_t remaining() const { return m_remaining; }
 
-private:
+  private:
     std::uint64_t get32(int n) {  // n <= 32
         if (static_cast<std::size_t>(n) > m_remaining) throw_past_end();
         if (m_n < n) refill();
@@ -117,16 +117,16 @@ void write_bits(std::uint8_t* buf, std::size_t pos, std::uint64_t v, int n);
 std::uint64_t read_bits(const std::uint8_t* buf, std::size_t pos, int n);
 
 class IndexPacker {
-public:
+  public:
     IndexPacker() = default;  // no indices: bits() = 0, pack/unpack do nothing
     // radix N >= 1 (N = 1 stores nothing), count n <= 2^57. Throws UsageError otherwise.
     IndexPacker(std::uint32_t radix, std::size_t count);
 
     std::uint32_t radix() const { return m_radix; }
     std::size_t count() const { return m_count; }
-    std::size_t group() const { return m_group; }  // G
+    std::size_t group() const { return m_group; }    // G
     int group_bits() const { return m_group_bits; }  // B(G), <= 64
-    std::size_t bits() const { return m_bits; }  // stored bits, see the header comment
+    std::size_t bits() const { return m_bits; }      // stored bits, see the header comment
     // count * log2(radix): the exact information content, what Codec::code_bits() counts.
     double information_bits() const;
     // Bytes of a buffer that pack/unpack at bit_offset access.
@@ -148,17 +148,17 @@ public:
     // G for radix N (see the header comment); 1 for N = 1 and powers of two.
     static std::size_t best_group(std::uint32_t radix);
 
-private:
+  private:
     std::uint32_t m_radix = 0;
     std::size_t m_count = 0;
-    std::size_t m_group = 1;        // G
-    int m_group_bits = 0;           // B(G)
-    std::uint64_t m_group_size = 1;   // N^G < 2^64
-    std::size_t m_rest = 0;         // r = count mod G
-    int m_rest_bits = 0;            // B(r)
-    std::uint64_t m_rest_size = 1;  // N^r
+    std::size_t m_group = 1;         // G
+    int m_group_bits = 0;            // B(G)
+    std::uint64_t m_group_size = 1;  // N^G < 2^64
+    std::size_t m_rest = 0;          // r = count mod G
+    int m_rest_bits = 0;             // B(r)
+    std::uint64_t m_rest_size = 1;   // N^r
     std::size_t m_bits = 0;
-    bool m_pow2 = true;             // N a power of two: plain log2 N bits per index
+    bool m_pow2 = true;  // N a power of two: plain log2 N bits per index
 };
 
 }  // namespace fq::codecs

@@ -6,6 +6,7 @@
 #include <boost/math/special_functions/gamma.hpp>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <numbers>
 #include <string>
 
@@ -17,6 +18,8 @@ namespace {
 
 constexpr int k_max_iterations = 100000;
 constexpr int k_polish_steps = 3;
+// Rounding noise of one Lloyd-map evaluation on levels in (0, 1): a few ulps of 1.
+constexpr double k_noise = 16 * std::numeric_limits<double>::epsilon();
 
 // int_l^u g by 30-point Gauss-Legendre, bisected until the two halves agree with the whole
 // to 1e-13 of themselves or of the first estimate of the entire integral. Inner cells are
@@ -24,7 +27,7 @@ constexpr int k_polish_steps = 3;
 // away); bisection resolves the narrow peak the last cell has at low b and large d.
 template <class G>
 class Integrator {
-public:
+  public:
     explicit Integrator(const G& g) : m_g(g) {}
 
     double operator()(double l, double u) {
@@ -34,7 +37,7 @@ public:
         return refine(l, u, whole, 0);
     }
 
-private:
+  private:
     using Rule = boost::math::quadrature::gauss<double, 30>;
     static constexpr double k_quad_tol = 1e-13;
     static constexpr int k_max_depth = 40;
@@ -68,10 +71,9 @@ double log_one_minus_sq(double t) {
 // P(T > t) = Ic_(t^2)(1/2, a+1) / 2, and a cell's mass is the difference of whichever of the
 // two is smaller at its lower end, so tail cells never lose their digits to 1 - (1 - P).
 class PositiveMarginal {
-public:
+  public:
     explicit PositiveMarginal(int d)
-        : m_d(d),
-          m_a(0.5 * (d - 3)),
+        : m_a(0.5 * (d - 3)),
           m_b(0.5 * (d - 1)),
           m_log_c(std::log(boost::math::tgamma_ratio(0.5 * d, 0.5 * (d - 1))) -
                   0.5 * std::log(std::numbers::pi)) {}
@@ -96,8 +98,7 @@ public:
     // (2(a+1) = d-1). u = 1 gives q = 1 exactly, log1p(-1) = -inf, expm1(-inf) = -1.
     double first_moment(double l, double u) const {
         const double q = (u - l) * (u + l) / ((1.0 - l) * (1.0 + l));
-        const double log_scale =
-            m_log_c - std::log(2.0 * m_b) + m_b * log_one_minus_sq(l);
+        const double log_scale = m_log_c - std::log(2.0 * m_b) + m_b * log_one_minus_sq(l);
         return -std::exp(log_scale) * std::expm1(m_b * std::log1p(-q));
     }
 
@@ -122,8 +123,8 @@ public:
             const double s2 = s * s, t = 1.0 - s2;
             double f = std::exp(m_log_c);
             if (m_a != 0.0) {
-                const double log_1mt2 = (t * t < 0.5) ? std::log1p(-t * t)
-                                                      : std::log(s2) + std::log1p(t);
+                const double log_1mt2 =
+                    (t * t < 0.5) ? std::log1p(-t * t) : std::log(s2) + std::log1p(t);
                 f = std::exp(m_log_c + m_a * log_1mt2);
             }
             return 2.0 * s * (t - c) * (t - c) * f;
@@ -131,8 +132,7 @@ public:
         return Integrator<decltype(g)>(g)(0.0, std::sqrt(1.0 - l));
     }
 
-private:
-    double m_d;      // d
+  private:
     double m_a;      // exponent (d-3)/2
     double m_b;      // a + 1 = (d-1)/2, the second Beta parameter of t^2
     double m_log_c;  // log C
@@ -155,7 +155,8 @@ void lloyd_map(const PositiveMarginal& f, const std::vector<double>& c, LloydSte
     for (std::size_t j = 0; j < M; ++j) {
         const double u = (j + 1 < M) ? 0.5 * (c[j] + c[j + 1]) : 1.0;
         const double P = f.mass(l, u);
-        if (!(P > 0.0)) throw NumericError("lloyd_max_scalar: empty cell at level " + std::to_string(j));
+        if (!(P > 0.0))
+            throw NumericError("lloyd_max_scalar: empty cell at level " + std::to_string(j));
         const double phi = f.first_moment(l, u) / P;
         s.phi[j] = phi;
         s.alpha[j] = f.density(l) * (phi - l) / P;
@@ -224,22 +225,25 @@ ScalarQuantizer lloyd_max_scalar(int d, int bits, double tol) {
     for (std::size_t j = 0; j < M; ++j) c[j] = f.upper_quantile((M - j - 0.5) / N);
 
     LloydStep step;
-    double previous_change = INFINITY;
-    double change = INFINITY;
+    double previous_change = std::numeric_limits<double>::infinity();
+    double change = previous_change;
     int it = 0;
     int polish = 0;
     while (true) {
         if (it == k_max_iterations)
-            throw NumericError("lloyd_max_scalar: no convergence in " +
-                               std::to_string(k_max_iterations) + " iterations (d = " +
-                               std::to_string(d) + ", b = " + std::to_string(bits) + ")");
+            throw NumericError(
+                "lloyd_max_scalar: no convergence in " + std::to_string(k_max_iterations) +
+                " iterations (d = " + std::to_string(d) + ", b = " + std::to_string(bits) + ")");
         lloyd_map(f, c, step);
         ++it;
         change = max_abs_diff(step.phi, c);
         // Converged once a Lloyd step moves no level by tol; a few more Newton steps while
-        // the residual still halves make the levels exact to rounding, not just to tol.
+        // the residual still halves and stands above rounding noise make the levels exact to
+        // rounding, not just to tol. (A Newton step on pure noise would amplify it by the
+        // condition number of I - J, ~N^2, in the slow smooth mode Lloyd barely damps.)
         if (change < tol) {
-            if (polish == k_polish_steps || !(change < 0.5 * previous_change)) {
+            if (polish == k_polish_steps || change <= k_noise ||
+                !(change < 0.5 * previous_change)) {
                 c = step.phi;
                 break;
             }

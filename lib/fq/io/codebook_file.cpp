@@ -232,6 +232,7 @@ UniversalCodebook make_fib_codebook(const train::FibTrainResult& result,
         j["k"] = b.codebook.k;
         j["N"] = b.codebook.N;
         j["init"] = b.init_name;
+        j["init_scale"] = b.init_scale;
         j["init_distortion"] = b.init_distortion;
         j["random_init_distortion"] = b.random_init_distortion;
         Json shells = Json::array();

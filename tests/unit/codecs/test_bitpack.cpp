@@ -72,9 +72,10 @@ std::vector<std::uint8_t> random_bytes(fq::core::Rng& rng, std::size_t n) {
 
 TEST_SUITE("bitpack") {
     TEST_CASE("round trip, reference layout and untouched bits for many radices and counts") {
-        const std::uint32_t radices[] = {1,    2,    3,     5,        7,        16,
-                                         100,  256,  257,   1000,     4096,     65536,
-                                         6561, 1u << 24, (1u << 24) - 1, 1u << 31, 4294967295u};
+        const std::uint32_t radices[] = {1,        2,          3,    5,        7,
+                                         16,       100,        256,  257,      1000,
+                                         4096,     65536,      6561, 1u << 24, (1u << 24) - 1,
+                                         1u << 31, 4294967295u};
         const std::size_t counts[] = {0, 1, 7, 32, 43, 64};
         const std::size_t offsets[] = {0, 3, 13, 69};
         fq::core::Rng rng(7);
@@ -107,6 +108,14 @@ TEST_SUITE("bitpack") {
                     std::vector<std::uint32_t> back(n, 0xFFFFFFFFu);
                     p.unpack(buf.data(), off, back.data());
                     CHECK(back == idx);
+                    // In a buffer of exactly the bytes the range covers (a sanitizer build
+                    // catches any access beyond them).
+                    const std::size_t o = off % 8;
+                    std::vector<std::uint8_t> exact(p.bytes_touched(o), 0);
+                    p.pack(idx.data(), exact.data(), o);
+                    std::vector<std::uint32_t> back2(n, 0xFFFFFFFFu);
+                    p.unpack(exact.data(), o, back2.data());
+                    CHECK(back2 == idx);
                     CHECK(p.bytes_touched(off) ==
                           (p.bits() == 0 ? 0 : (off + p.bits() - 1) / 8 - off / 8 + 1));
                 }
@@ -288,7 +297,8 @@ TEST_SUITE("bitpack") {
                 BitWriter w(buf.data(), off);
                 for (std::size_t i = 0; i < m; ++i) {
                     // High garbage above the width must be ignored.
-                    const std::uint64_t garbage = widths[i] == 64 ? 0 : ~std::uint64_t{0} << widths[i];
+                    const std::uint64_t garbage =
+                        widths[i] == 64 ? 0 : ~std::uint64_t{0} << widths[i];
                     w.put(values[i] | garbage, widths[i]);
                     if (i % 7 == 3) w.flush();  // flushing midway must not change the stream
                 }

@@ -46,7 +46,9 @@ double quantize(const std::vector<double>& levels, double t) {
     return best;
 }
 
-bool close_rel(double x, double ref, double rel) { return std::abs(x - ref) <= rel * std::abs(ref); }
+bool close_rel(double x, double ref, double rel) {
+    return std::abs(x - ref) <= rel * std::abs(ref);
+}
 
 }  // namespace
 
@@ -114,8 +116,8 @@ TEST_SUITE("scalar") {
                     asym = std::max(asym, std::abs(q.levels[i] + q.levels[N - 1 - i]));
                     if (i + 1 < N) {
                         ascending = ascending && q.levels[i] < q.levels[i + 1];
-                        mid = std::max(mid, std::abs(q.thresholds[i] -
-                                                     0.5 * (q.levels[i] + q.levels[i + 1])));
+                        mid = std::max(
+                            mid, std::abs(q.thresholds[i] - 0.5 * (q.levels[i] + q.levels[i + 1])));
                     }
                 }
                 CHECK(ascending);
