@@ -23,10 +23,33 @@ public:
     virtual double code_bits() const = 0;      // exact bits of one code, headers included
     double rate() const { return code_bits() / dim(); }
 
+    // Vectors coded jointly, B = block_vectors() (1 for every per-vector codec). B > 1 is the
+    // one exception to per-vector codes, for codecs whose side information spans several
+    // vectors (KIVI per-channel groups of B tokens, codecs/int_quant.hpp). Then:
+    //   - a *code* is the code of a block of B consecutive vectors: code_bytes() is the size
+    //     of one block's code, block j's code sits at offset j * code_bytes();
+    //   - code_bits() stays per vector: (exact bits of one block's code) / B, so rate() is
+    //     still bits per coordinate;
+    //   - encode/decode take n a multiple of B (UsageError otherwise) and codes of
+    //     (n / B, code_bytes()) bytes. Random access is per block.
+    virtual std::size_t block_vectors() const { return 1; }
+
     // x: (n, d) row-major float -> codes: (n, code_bytes()) bytes.
     virtual void encode(const float* x, std::size_t n, std::uint8_t* codes) const = 0;
     // codes: (n, code_bytes()) -> x: (n, d) row-major float.
     virtual void decode(const std::uint8_t* codes, std::size_t n, float* x) const = 0;
+};
+
+// Implemented (besides Codec) by codecs that estimate inner products from codes better than
+// through the decoded vectors (qjl, scalar+qjl: an unbiased estimator). fq-eval finds it by
+// dynamic_cast<const InnerProductEstimator*>(&codec). Const and thread-safe like encode.
+class InnerProductEstimator {
+public:
+    virtual ~InnerProductEstimator() = default;
+    // q: (nq, d) row-major float queries; codes: (n, code_bytes()) codes of n vectors x_j;
+    // out: (nq, n) row-major double, out[i * n + j] ~ <q_i, x_j>.
+    virtual void estimate_inner_products(const float* q, std::size_t nq, const std::uint8_t* codes,
+                                         std::size_t n, double* out) const = 0;
 };
 
 }  // namespace fq::codecs

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "fq/codecs/block_vq.hpp"
@@ -21,7 +22,9 @@ namespace fq::io {
 
 namespace {
 
-bool is_hash(const std::string& ref) { return ref.rfind("sha256:", 0) == 0; }
+bool is_hash(const std::string& ref) {
+    return ref.rfind("sha256:", 0) == 0;
+}
 
 std::string format_rate(double r) {
     std::ostringstream s;
@@ -31,7 +34,9 @@ std::string format_rate(double r) {
 
 // Every codec family this build knows. The registry is one switch in make_codec; a new
 // family adds its name here and its keys in normalize_description.
-bool known_family(const std::string& f) { return f == "fib" || f == "scalar"; }
+bool known_family(const std::string& f) {
+    return f == "fib" || f == "scalar";
+}
 
 }  // namespace
 
@@ -73,7 +78,8 @@ UniversalCodebook CodebookStore::resolve(const std::string& ref) const {
     std::error_code ec;
     if (fs::exists(ref, ec)) return load_codebook(ref);
     const fs::path in_dir = fs::path(m_dir) / ref;
-    if (fs::path(ref).is_relative() && fs::exists(in_dir, ec)) return load_codebook(in_dir.string());
+    if (fs::path(ref).is_relative() && fs::exists(in_dir, ec))
+        return load_codebook(in_dir.string());
     throw IoError("codebook file '" + ref + "' not found (nor in " + m_dir + ")");
 }
 
@@ -139,8 +145,8 @@ ShippedCodebook CodebookStore::default_codebook_for(int d, double rate,
     if (best == nullptr)
         throw UsageError("no shipped " + family + " codebook for d = " + std::to_string(d) +
                          " at rate <= " + format_rate(rate) + " bits per coordinate in " + m_dir +
-                         "/d" + std::to_string(d) + "; make one with: " +
-                         train_command_for(d, rate, family, m_dir));
+                         "/d" + std::to_string(d) +
+                         "; make one with: " + train_command_for(d, rate, family, m_dir));
     return *best;
 }
 
@@ -178,8 +184,7 @@ BuiltCodec make_codec(const Json& desc, const CodebookStore& store, const std::s
     const std::string family = norm["codec"].get<std::string>();
     if (out.codebook.family != family)
         rd.fail("codec '" + family + "' needs a " + family + " codebook, " +
-                norm["codebook"].get<std::string>() + " is a " + out.codebook.family +
-                " codebook");
+                norm["codebook"].get<std::string>() + " is a " + out.codebook.family + " codebook");
     codecs::HeaderOptions h;
     h.value = norm["header"] == "gain" ? codecs::NormHeader::gain : codecs::NormHeader::norm;
     h.type = norm["header_type"] == "float32" ? codecs::HeaderType::float32
@@ -246,19 +251,19 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
                 throw UsageError(ctx + ": unknown key '" + key + "'");
         const std::string sub = store.dir() + "/d" + std::to_string(d) + "/";
         if (family == "fib") {
-            if (kv.count("bits"))
-                throw UsageError(ctx + ": fib takes rate=R or k=K,N=N, not bits");
+            if (kv.count("bits")) throw UsageError(ctx + ": fib takes rate=R or k=K,N=N, not bits");
             if (kv.count("k") || kv.count("N")) {
                 if (!kv.count("k") || !kv.count("N") || kv.count("rate"))
                     throw UsageError(ctx + ": give both k and N (and no rate)");
                 const int k = integer("k"), N = integer("N");
-                const std::string path = sub + "fib-k" + std::to_string(k) + "-N" +
-                                         std::to_string(N) + ".json";
+                const std::string path =
+                    sub + "fib-k" + std::to_string(k) + "-N" + std::to_string(N) + ".json";
                 std::error_code ec;
                 if (!fs::exists(path, ec))
-                    throw UsageError("no shipped codebook " + path + "; make one with: fq-train fib --d " +
-                                     std::to_string(d) + " --k " + std::to_string(k) + " --N " +
-                                     std::to_string(N) + " -o " + path);
+                    throw UsageError("no shipped codebook " + path +
+                                     "; make one with: fq-train fib --d " + std::to_string(d) +
+                                     " --k " + std::to_string(k) + " --N " + std::to_string(N) +
+                                     " -o " + path);
                 j["codebook"] = path;
             } else {
                 const double rate = kv.count("rate") ? number("rate") : 2.0;
@@ -269,7 +274,7 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
                 throw UsageError(ctx + ": scalar takes bits=B (or rate=B), not k or N");
             if (kv.count("bits") && kv.count("rate"))
                 throw UsageError(ctx + ": give bits or rate, not both");
-            const int bits = kv.count("bits") ? integer("bits")
+            const int bits = kv.count("bits")   ? integer("bits")
                              : kv.count("rate") ? integer("rate")
                                                 : 2;
             if (bits < 1 || bits > 8) throw UsageError(ctx + ": bits must be in 1..8");
@@ -280,8 +285,8 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
             } else {
                 if (d < 3) throw UsageError(ctx + ": scalar needs d >= 3");
                 constexpr double k_tol = 1e-12;  // as fq-train scalar
-                UniversalCodebook cb = make_scalar_codebook(codecs::lloyd_max_scalar(d, bits, k_tol),
-                                                            k_tol, core::RotationKind::haar, 1);
+                UniversalCodebook cb = make_scalar_codebook(
+                    codecs::lloyd_max_scalar(d, bits, k_tol), k_tol, core::RotationKind::haar, 1);
                 j["codebook"] = cb.content_hash;
                 store.add(std::move(cb));
             }
@@ -292,8 +297,9 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
     // A file: a codebook or a JSON codec description.
     std::error_code ec;
     if (!fs::exists(spec, ec))
-        throw UsageError(ctx + ": neither a short form (fib:rate=2, fib:k=4,N=256, scalar:bits=2) "
-                               "nor an existing file");
+        throw UsageError(ctx +
+                         ": neither a short form (fib:rate=2, fib:k=4,N=256, scalar:bits=2) "
+                         "nor an existing file");
     std::string text;
     {
         std::ifstream in(spec, std::ios::binary);

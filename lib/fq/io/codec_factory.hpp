@@ -44,12 +44,12 @@ std::string codebook_dir(const std::string& option = "");
 
 // One shipped codebook file, as listed by CodebookStore::shipped().
 struct ShippedCodebook {
-    std::string path;           // full path of the file
-    std::string family;         // "fib" | "scalar"
-    int d = 0, k = 0, N = 0;    // main block codebook sizes
-    double rate = 0;            // payload bits per coordinate (codebook_rate)
-    double val_total_mse = 0;   // validation total MSE per unit vector
-    std::string content_hash;   // "sha256:<64 hex>"
+    std::string path;          // full path of the file
+    std::string family;        // "fib" | "scalar"
+    int d = 0, k = 0, N = 0;   // main block codebook sizes
+    double rate = 0;           // payload bits per coordinate (codebook_rate)
+    double val_total_mse = 0;  // validation total MSE per unit vector
+    std::string content_hash;  // "sha256:<64 hex>"
 };
 
 // Resolves codebook references. Codebooks added with add() (embedded in a compressed
@@ -77,7 +77,8 @@ class CodebookStore {
     // <= rate + 1e-9, among equal rates the lowest validation total MSE (then the first
     // path). UsageError if none, naming the exact fq-train command that makes one, e.g.
     //   fq-train fib --d 96 --k 4 --N 256 -o codebooks/d96/fib-k4-N256.json
-    ShippedCodebook default_codebook_for(int d, double rate, const std::string& family = "fib") const;
+    ShippedCodebook default_codebook_for(int d, double rate,
+                                         const std::string& family = "fib") const;
 
   private:
     std::string m_dir;

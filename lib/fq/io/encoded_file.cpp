@@ -1,1 +1,643 @@
-// placeholder: implementation in progress
+#include "fq/io/encoded_file.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "fq/core/error.hpp"
+#include "fq/core/sha256.hpp"
+#include "fq/io/codec_factory.hpp"
+#include "fq/io/hdf5_util.hpp"
+#include "fq/io/json_util.hpp"
+
+using Json = nlohmann::ordered_json;
+
+namespace fq::io {
+
+namespace {
+
+using Object = h5::TypedHandle<H5Oclose>;
+
+// Readers refuse anything larger: no legitimate container comes near these.
+constexpr std::int64_t k_max_heads = 1 << 20;
+constexpr std::int64_t k_max_tokens = std::int64_t{1} << 40;
+constexpr std::int64_t k_max_d = 1 << 20;
+constexpr std::int64_t k_max_code_bytes = 1 << 20;
+constexpr std::int64_t k_max_block_tokens = 1 << 24;
+constexpr std::size_t k_max_block_bytes = std::size_t{1} << 31;  // one block of all heads
+constexpr std::size_t k_max_codebook_bytes = std::size_t{1} << 28;
+
+// Attribute names the container owns at the root (skipped when copying the dump's).
+const std::vector<std::string> k_root_attrs = {"fq_format", "fq_format_version", "fq_version",
+                                               "fq_index"};
+
+std::string strip(const std::string& p) {
+    std::size_t i = 0;
+    while (i < p.size() && p[i] == '/') ++i;
+    return p.substr(i);
+}
+
+std::string hash_hex(const std::string& hash) {
+    return hash.substr(7);
+}
+
+bool valid_hash(const std::string& h) {
+    if (h.size() != 71 || h.rfind("sha256:", 0) != 0) return false;
+    return std::all_of(h.begin() + 7, h.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+const char* kind_name(KvKind k) {
+    return to_string(k);
+}
+
+// false if s names no kind.
+bool kind_from(const std::string& s, KvKind* kind) {
+    for (KvKind k : {KvKind::q, KvKind::k, KvKind::v, KvKind::other})
+        if (s == to_string(k)) {
+            *kind = k;
+            return true;
+        }
+    return false;
+}
+
+void write_attr_u64_array(hid_t obj, const std::string& name, const std::vector<std::uint64_t>& v) {
+    const hsize_t n = v.size();
+    h5::Dataspace space(H5Screate_simple(1, &n, nullptr), obj, "cannot create dataspace");
+    if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+    h5::Attribute a(
+        H5Acreate2(obj, name.c_str(), H5T_STD_U64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT), obj,
+        ("cannot create attribute '" + name + "'").c_str());
+    if (H5Awrite(a.id(), H5T_NATIVE_UINT64, v.data()) < 0)
+        h5::throw_io(obj, "cannot write attribute '" + name + "'");
+}
+
+std::vector<std::uint64_t> read_attr_u64_array(hid_t obj, const std::string& name) {
+    h5::Attribute a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), obj,
+                    ("no attribute '" + name + "'").c_str());
+    h5::Dataspace space(H5Aget_space(a.id()), obj, "cannot get attribute dataspace");
+    const hssize_t n = H5Sget_simple_extent_npoints(space.id());
+    if (n < 1 || n > 8)
+        throw CorruptError("attribute '" + name + "' has " + std::to_string(n) + " elements");
+    std::vector<std::uint64_t> v(static_cast<std::size_t>(n));
+    if (H5Aread(a.id(), H5T_NATIVE_UINT64, v.data()) < 0)
+        h5::throw_io(obj, "cannot read attribute '" + name + "'");
+    return v;
+}
+
+Object open_object(hid_t loc, const std::string& path) {
+    const std::string p = strip(path);
+    if (p.empty()) return Object(H5Oopen(loc, "/", H5P_DEFAULT), loc, "cannot open root group");
+    return Object(H5Oopen(loc, p.c_str(), H5P_DEFAULT), loc, ("cannot open " + p).c_str());
+}
+
+std::string digest_of(const std::uint8_t* p, std::size_t n) {
+    core::Sha256 s;
+    s.update(p, n);
+    const auto d = s.finish();
+    return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
+// Objects are created without modification times (HDF5 tracks them by default), so that
+// the same input gives the same bytes: -j 1 and -j 2, today and tomorrow.
+h5::PropList untimed(hid_t cls) {
+    h5::PropList p(H5Pcreate(cls), H5P_DEFAULT, "cannot create property list");
+    if (H5Pset_obj_track_times(p.id(), false) < 0) h5::throw_io("", "cannot set track times");
+    return p;
+}
+
+// Opens the group, else creates it and its missing parents (untimed).
+h5::Group make_group(hid_t loc, const std::string& path) {
+    const std::string p = strip(path);
+    std::size_t i = 0;
+    while (true) {
+        const std::size_t slash = p.find('/', i);
+        const std::string prefix = p.substr(0, slash);
+        if (!h5::exists(loc, prefix)) {
+            h5::PropList gcpl = untimed(H5P_GROUP_CREATE);
+            h5::Group g(H5Gcreate2(loc, prefix.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT), loc,
+                        ("cannot create group " + prefix).c_str());
+        }
+        if (slash == std::string::npos) break;
+        i = slash + 1;
+    }
+    return h5::open_group(loc, p);
+}
+
+// An untimed uint8 dataset of shape dims (chunked if chunk is not empty), parents made.
+h5::Dataset make_u8_dataset(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
+                            const std::vector<hsize_t>& chunk = {}) {
+    const std::string p = strip(path);
+    if (const auto slash = p.rfind('/'); slash != std::string::npos)
+        make_group(loc, p.substr(0, slash));
+    h5::Dataspace space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), loc,
+                        "cannot create dataspace");
+    h5::PropList dcpl = untimed(H5P_DATASET_CREATE);
+    if (!chunk.empty() && H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()) < 0)
+        h5::throw_io(loc, p + ": cannot set chunking");
+    return h5::Dataset(
+        H5Dcreate2(loc, p.c_str(), H5T_STD_U8LE, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+        loc, (p + ": cannot create dataset").c_str());
+}
+
+}  // namespace
+
+// ---- writer --------------------------------------------------------------------------------
+
+namespace {
+struct PendingDataset {
+    EncodedDataset info;
+    h5::Dataset codes;
+    std::vector<std::uint8_t> digests;  // (heads, blocks, 32)
+    std::vector<char> written;          // per block
+};
+}  // namespace
+
+struct EncodedFileWriter::Impl {
+    explicit Impl(const std::string& p) : out(p) {}
+    h5::PendingFile out;
+    std::set<std::string> codebooks;
+    std::map<std::string, PendingDataset> open;
+    std::vector<std::string> encoded, copied;
+};
+
+EncodedFileWriter::EncodedFileWriter(const std::string& path)
+    : m_impl(std::make_unique<Impl>(path)) {}
+EncodedFileWriter::~EncodedFileWriter() = default;
+
+std::int64_t EncodedFileWriter::file_id() const {
+    return m_impl->out.id();
+}
+const std::string& EncodedFileWriter::path() const {
+    return m_impl->out.path();
+}
+
+void EncodedFileWriter::add_codebook(const UniversalCodebook& cb) {
+    Impl& m = *m_impl;
+    if (m.codebooks.count(cb.content_hash)) return;
+    const std::string text = serialize_codebook(cb);
+    const std::string hash = compute_content_hash(cb);
+    const std::string name = "codebooks/" + hash_hex(hash);
+    h5::Dataset ds = make_u8_dataset(m.out.id(), name, {text.size()});
+    h5::write_slab(ds.id(), H5T_NATIVE_UINT8, {}, {}, text.data());
+    h5::write_attr_string(ds.id(), "content_hash", hash);
+    h5::write_attr_string(ds.id(), "media_type", "application/json");
+    m.codebooks.insert(hash);
+}
+
+void EncodedFileWriter::create(const EncodedDataset& info) {
+    Impl& m = *m_impl;
+    const std::string p = strip(info.path);
+    const std::string where = m.out.path() + ": " + p;
+    require(!p.empty() && p != "codebooks" && p.rfind("codebooks/", 0) != 0,
+            where + ": dataset path collides with the container's codebooks group");
+    require(m.open.count(p) == 0 && !h5::exists(m.out.id(), p), where + ": already written");
+    require(info.heads >= 1 && info.tokens >= 0 && info.d >= 1 && info.code_bytes >= 1 &&
+                info.block_tokens >= 1 && info.block_tokens <= k_max_block_tokens,
+            where + ": invalid sizes");
+    require(m.codebooks.count(info.codebook) == 1,
+            where + ": codebook " + info.codebook + " was not added");
+    PendingDataset pd;
+    pd.info = info;
+    pd.info.path = p;
+    h5::Group g = make_group(m.out.id(), p);
+    h5::write_attr_string(g.id(), "kind", kind_name(info.kind));
+    h5::write_attr_int(g.id(), "layer", info.layer);
+    write_attr_u64_array(g.id(), "shape", info.shape);
+    h5::write_attr_string(g.id(), "axes", info.axes);
+    h5::write_attr_string(g.id(), "dtype", info.dtype);
+    h5::write_attr_int(g.id(), "heads", info.heads);
+    h5::write_attr_int(g.id(), "tokens", info.tokens);
+    h5::write_attr_int(g.id(), "d", info.d);
+    h5::write_attr_string(g.id(), "codec", info.codec.dump());
+    h5::write_attr_string(g.id(), "codebook", info.codebook);
+    h5::write_attr_int(g.id(), "code_bytes", static_cast<std::int64_t>(info.code_bytes));
+    h5::write_attr_double(g.id(), "code_bits", info.code_bits);
+    h5::write_attr_double(g.id(), "rate", info.rate());
+    h5::write_attr_double(g.id(), "stored_rate", info.stored_rate());
+    h5::write_attr_int(g.id(), "block_tokens", info.block_tokens);
+
+    const std::vector<hsize_t> dims = {static_cast<hsize_t>(info.heads),
+                                       static_cast<hsize_t>(info.tokens), info.code_bytes};
+    std::vector<hsize_t> chunk;
+    if (info.tokens > 0)
+        chunk = {1, static_cast<hsize_t>(std::min(info.block_tokens, info.tokens)),
+                 info.code_bytes};
+    pd.codes = make_u8_dataset(m.out.id(), p + "/codes", dims, chunk);
+    const std::size_t nb = static_cast<std::size_t>(pd.info.blocks());
+    pd.digests.assign(static_cast<std::size_t>(info.heads) * nb * 32, 0);
+    pd.written.assign(nb, 0);
+    m.open.emplace(p, std::move(pd));
+    m.encoded.push_back(p);
+}
+
+void EncodedFileWriter::write_block(const std::string& path, std::int64_t t0, std::int64_t t1,
+                                    const std::uint8_t* codes) {
+    Impl& m = *m_impl;
+    const std::string p = strip(path);
+    const auto it = m.open.find(p);
+    require(it != m.open.end(), m.out.path() + ": " + p + ": not created");
+    PendingDataset& pd = it->second;
+    const EncodedDataset& info = pd.info;
+    const std::int64_t B = info.block_tokens;
+    require(t0 >= 0 && t0 < info.tokens && t0 % B == 0 && t1 == std::min(t0 + B, info.tokens),
+            m.out.path() + ": " + p + ": write_block needs a whole block");
+    const auto b = static_cast<std::size_t>(t0 / B);
+    const auto n = static_cast<std::size_t>(t1 - t0);
+    h5::write_slab(pd.codes.id(), H5T_NATIVE_UINT8, {0, static_cast<hsize_t>(t0), 0},
+                   {static_cast<hsize_t>(info.heads), n, info.code_bytes}, codes);
+    const std::size_t nb = pd.written.size();
+    for (int h = 0; h < info.heads; ++h) {
+        const std::string dg = digest_of(codes + static_cast<std::size_t>(h) * n * info.code_bytes,
+                                         n * info.code_bytes);
+        std::memcpy(&pd.digests[(static_cast<std::size_t>(h) * nb + b) * 32], dg.data(), 32);
+    }
+    pd.written[b] = 1;
+}
+
+void EncodedFileWriter::finish(const std::string& path) {
+    Impl& m = *m_impl;
+    const std::string p = strip(path);
+    const auto it = m.open.find(p);
+    require(it != m.open.end(), m.out.path() + ": " + p + ": not created");
+    PendingDataset& pd = it->second;
+    require(std::all_of(pd.written.begin(), pd.written.end(), [](char c) { return c != 0; }),
+            m.out.path() + ": " + p + ": not every block was written");
+    const std::vector<hsize_t> dims = {static_cast<hsize_t>(pd.info.heads), pd.written.size(), 32};
+    h5::Dataset t = make_u8_dataset(m.out.id(), p + "/block_sha256", dims);
+    if (!pd.digests.empty()) h5::write_slab(t.id(), H5T_NATIVE_UINT8, {}, {}, pd.digests.data());
+    const std::string payload = "sha256:" + core::sha256_hex(pd.digests.data(), pd.digests.size());
+    h5::Group g = h5::open_group(m.out.id(), p);
+    h5::write_attr_string(g.id(), "payload_sha256", payload);
+    m.open.erase(it);
+}
+
+void EncodedFileWriter::copy_attrs(std::int64_t src_file, const std::string& src_object,
+                                   const std::string& dst_object, bool onto_codes) {
+    Impl& m = *m_impl;
+    Object src = open_object(src_file, src_object);
+    const std::string dst_path = strip(dst_object);
+    if (dst_path.empty()) {
+        h5::copy_attrs(src.id(), m.out.id(), k_root_attrs);
+        return;
+    }
+    const std::string target = onto_codes ? dst_path + "/codes" : dst_path;
+    if (!h5::exists(m.out.id(), target)) make_group(m.out.id(), target);
+    Object dst = open_object(m.out.id(), target);
+    h5::copy_attrs(src.id(), dst.id());
+}
+
+void EncodedFileWriter::copy_dataset(std::int64_t src_file, const std::string& path) {
+    Impl& m = *m_impl;
+    const std::string p = strip(path);
+    require(
+        p != "codebooks" && p.rfind("codebooks/", 0) != 0,
+        m.out.path() + ": " + p + ": dataset path collides with the container's codebooks group");
+    if (const auto slash = p.rfind('/'); slash != std::string::npos)
+        make_group(m.out.id(), p.substr(0, slash));
+    h5::copy_object(src_file, p, m.out.id(), p);
+    m.copied.push_back(p);
+}
+
+void EncodedFileWriter::commit() {
+    Impl& m = *m_impl;
+    require(m.open.empty(), m.out.path() + ": a dataset was not finished");
+    const hid_t root = m.out.id();
+    h5::write_attr_string(root, "fq_format", k_container_format);
+    h5::write_attr_int(root, "fq_format_version", k_container_version);
+    h5::write_attr_string(root, "fq_version", FQ_VERSION);
+    Json index = Json::object();
+    index["encoded"] = m.encoded;
+    index["copied"] = m.copied;
+    h5::write_attr_string(root, "fq_index", index.dump());
+    m.out.commit();
+}
+
+// ---- reader --------------------------------------------------------------------------------
+
+struct EncodedFileReader::Impl {
+    std::string path;
+    h5::File file;
+    int version = 0;
+    std::string writer_version;
+    std::vector<EncodedDataset> datasets;
+    std::vector<std::string> copied;
+    std::map<std::string, std::size_t> by_path;
+    mutable std::map<std::string, std::vector<std::uint8_t>> tables;  // verified block tables
+    std::uint64_t file_size = 0;
+
+    [[noreturn]] void corrupt(const std::string& what) const {
+        throw CorruptError(path + ": " + what);
+    }
+    EncodedDataset read_info(const std::string& p) const;
+};
+
+namespace {
+
+bool has_hdf5_signature(const std::string& path) {
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    std::ifstream in(path, std::ios::binary);
+    for (std::uint64_t off = 0; in && off <= (1u << 20); off = off == 0 ? 512 : off * 2) {
+        in.seekg(static_cast<std::streamoff>(off));
+        unsigned char buf[8] = {};
+        if (!in.read(reinterpret_cast<char*>(buf), 8)) return false;
+        if (std::memcmp(buf, sig, 8) == 0) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
+    const Impl& m = *this;
+    const std::string where = p + ": ";
+    if (!h5::exists(m.file.id(), p)) m.corrupt(where + "listed in fq_index but missing");
+    EncodedDataset e;
+    e.path = p;
+    try {
+        h5::Group g = h5::open_group(m.file.id(), p);
+        const hid_t gid = g.id();
+        const std::string kind = h5::read_attr_string(gid, "kind");
+        if (!kind_from(kind, &e.kind)) m.corrupt(where + "unknown kind '" + kind + "'");
+        e.layer = static_cast<int>(h5::read_attr_int(gid, "layer"));
+        e.shape = read_attr_u64_array(gid, "shape");
+        e.axes = h5::read_attr_string(gid, "axes");
+        e.dtype = h5::read_attr_string(gid, "dtype");
+        const std::int64_t heads = h5::read_attr_int(gid, "heads");
+        e.tokens = h5::read_attr_int(gid, "tokens");
+        const std::int64_t d = h5::read_attr_int(gid, "d");
+        const std::int64_t cb = h5::read_attr_int(gid, "code_bytes");
+        e.block_tokens = h5::read_attr_int(gid, "block_tokens");
+        if (heads < 1 || heads > k_max_heads || e.tokens < 0 || e.tokens > k_max_tokens || d < 1 ||
+            d > k_max_d || cb < 1 || cb > k_max_code_bytes || e.block_tokens < 1 ||
+            e.block_tokens > k_max_block_tokens)
+            m.corrupt(where + "sizes out of range (heads " + std::to_string(heads) + ", tokens " +
+                      std::to_string(e.tokens) + ", d " + std::to_string(d) + ", code_bytes " +
+                      std::to_string(cb) + ", block_tokens " + std::to_string(e.block_tokens) +
+                      ")");
+        e.heads = static_cast<int>(heads);
+        e.d = static_cast<int>(d);
+        e.code_bytes = static_cast<std::size_t>(cb);
+        e.code_bits = h5::read_attr_double(gid, "code_bits");
+        // (the exact value is checked against the codec when decoding)
+        if (!(e.code_bits > 0 && e.code_bits <= 8.0 * cb))
+            m.corrupt(where + "code_bits " + std::to_string(e.code_bits) +
+                      " does not fit code_bytes " + std::to_string(cb));
+        {
+            AxisOrder ax(e.axes);  // UsageError on nonsense: reported as corrupt below
+            std::uint64_t prod = 1;
+            for (auto s : e.shape) prod *= s;
+            if (static_cast<int>(e.shape.size()) != ax.rank() ||
+                prod != static_cast<std::uint64_t>(heads) * static_cast<std::uint64_t>(e.tokens) *
+                            static_cast<std::uint64_t>(d))
+                m.corrupt(where + "shape does not match heads x tokens x d");
+        }
+        const std::string codec_text = h5::read_attr_string(gid, "codec");
+        const JsonReader rd(m.path + ": " + p + ": codec", ExitCode::corrupt);
+        e.codec = normalize_description(rd.parse(codec_text), m.path + ": " + p + ": codec",
+                                        ExitCode::corrupt);
+        e.codebook = h5::read_attr_string(gid, "codebook");
+        if (!valid_hash(e.codebook))
+            m.corrupt(where + "invalid codebook hash '" + e.codebook + "'");
+        if (e.codec["codebook"] != e.codebook)
+            m.corrupt(where + "codec description names another codebook than attribute codebook");
+        e.payload_sha256 = h5::read_attr_string(gid, "payload_sha256");
+        if (!valid_hash(e.payload_sha256)) m.corrupt(where + "invalid payload_sha256");
+
+        h5::Dataset codes = h5::open_dataset(m.file.id(), p + "/codes");
+        const auto dims = h5::dataset_dims(codes.id());
+        if (dims != std::vector<hsize_t>{static_cast<hsize_t>(heads),
+                                         static_cast<hsize_t>(e.tokens), static_cast<hsize_t>(cb)})
+            m.corrupt(where + "codes dataset shape does not match the attributes");
+        h5::Dataset table = h5::open_dataset(m.file.id(), p + "/block_sha256");
+        if (h5::dataset_dims(table.id()) !=
+            std::vector<hsize_t>{static_cast<hsize_t>(heads), static_cast<hsize_t>(e.blocks()), 32})
+            m.corrupt(where + "block_sha256 shape does not match the attributes");
+        const double bytes =
+            static_cast<double>(heads) * static_cast<double>(e.tokens) * static_cast<double>(cb);
+        if (bytes > static_cast<double>(m.file_size))
+            m.corrupt(where + "codes (" + std::to_string(static_cast<std::uint64_t>(bytes)) +
+                      " bytes) larger than the file: truncated");
+    } catch (const IoError& err) {
+        m.corrupt(where + "malformed encoded dataset: " + err.what());
+    } catch (const UsageError& err) {
+        m.corrupt(where + "malformed encoded dataset: " + err.what());
+    }
+    return e;
+}
+
+EncodedFileReader::EncodedFileReader(const std::string& path) : m_impl(std::make_unique<Impl>()) {
+    Impl& m = *m_impl;
+    m.path = path;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw IoError(path + ": no such file");
+    if (std::filesystem::is_directory(path, ec)) throw IoError(path + ": is a directory");
+    try {
+        m.file = h5::open_file(path);
+    } catch (const IoError& e) {
+        if (has_hdf5_signature(path))
+            throw CorruptError(path + ": damaged or truncated HDF5 file (" + std::string(e.what()) +
+                               ")");
+        throw CorruptError(path + ": not an fq compressed file (not HDF5)");
+    }
+    hsize_t size = 0;
+    if (H5Fget_filesize(m.file.id(), &size) < 0) h5::throw_io(path, "cannot get file size");
+    m.file_size = size;
+    const hid_t root = m.file.id();
+    try {
+        if (!h5::has_attr(root, "fq_format") ||
+            h5::read_attr_string(root, "fq_format") != k_container_format)
+            m.corrupt(
+                "not an fq compressed file (root attribute fq_format is not \"fq-compressed\")");
+        if (!h5::has_attr(root, "fq_format_version")) m.corrupt("missing fq_format_version");
+        const std::int64_t v = h5::read_attr_int(root, "fq_format_version");
+        if (v != k_container_version)
+            m.corrupt("unsupported fq_format_version " + std::to_string(v) +
+                      " (this build reads version " + std::to_string(k_container_version) + ")");
+        m.version = static_cast<int>(v);
+        m.writer_version =
+            h5::has_attr(root, "fq_version") ? h5::read_attr_string(root, "fq_version") : "";
+        const JsonReader rd(path + ": fq_index", ExitCode::corrupt);
+        const Json index = rd.parse(h5::read_attr_string(root, "fq_index"));
+        rd.expect_keys(index, {"encoded", "copied"}, "fq_index");
+        for (const char* key : {"encoded", "copied"})
+            if (!index[key].is_array()) rd.fail(std::string(key) + " is not an array");
+        for (const Json& p : index["encoded"]) {
+            if (!p.is_string()) rd.fail("encoded: not a string");
+            const std::string s = strip(p.get<std::string>());
+            if (m.by_path.count(s)) rd.fail("encoded: duplicate " + s);
+            m.by_path[s] = m.datasets.size();
+            m.datasets.push_back(m.read_info(s));
+        }
+        for (const Json& p : index["copied"]) {
+            if (!p.is_string()) rd.fail("copied: not a string");
+            const std::string s = strip(p.get<std::string>());
+            if (!h5::is_dataset(root, s)) m.corrupt(s + ": listed in fq_index but missing");
+            m.copied.push_back(s);
+        }
+    } catch (const IoError& e) {
+        m.corrupt(std::string("malformed container: ") + e.what());
+    }
+}
+
+EncodedFileReader::~EncodedFileReader() = default;
+EncodedFileReader::EncodedFileReader(EncodedFileReader&&) noexcept = default;
+EncodedFileReader& EncodedFileReader::operator=(EncodedFileReader&&) noexcept = default;
+
+const std::string& EncodedFileReader::path() const {
+    return m_impl->path;
+}
+int EncodedFileReader::format_version() const {
+    return m_impl->version;
+}
+const std::string& EncodedFileReader::writer_version() const {
+    return m_impl->writer_version;
+}
+const std::vector<EncodedDataset>& EncodedFileReader::datasets() const {
+    return m_impl->datasets;
+}
+const std::vector<std::string>& EncodedFileReader::copied_datasets() const {
+    return m_impl->copied;
+}
+std::int64_t EncodedFileReader::file_id() const {
+    return m_impl->file.id();
+}
+
+const EncodedDataset& EncodedFileReader::dataset(const std::string& path) const {
+    const auto it = m_impl->by_path.find(strip(path));
+    if (it == m_impl->by_path.end())
+        throw IoError(m_impl->path + ": " + strip(path) + ": no such encoded dataset");
+    return m_impl->datasets[it->second];
+}
+
+std::vector<std::string> EncodedFileReader::codebook_hashes() const {
+    std::vector<std::string> out;
+    if (!h5::exists(m_impl->file.id(), "codebooks")) return out;
+    for (const std::string& p : h5::list_datasets(m_impl->file.id()))
+        if (p.rfind("codebooks/", 0) == 0) out.push_back("sha256:" + p.substr(10));
+    return out;
+}
+
+UniversalCodebook EncodedFileReader::codebook(const std::string& hash) const {
+    const Impl& m = *m_impl;
+    if (!valid_hash(hash)) m.corrupt("invalid codebook hash '" + hash + "'");
+    const std::string name = "codebooks/" + hash_hex(hash);
+    if (!h5::is_dataset(m.file.id(), name))
+        m.corrupt("codebook " + hash + " is not embedded (give it with -c)");
+    std::string text;
+    try {
+        h5::Dataset ds = h5::open_dataset(m.file.id(), name);
+        const auto dims = h5::dataset_dims(ds.id());
+        if (dims.size() != 1 || dims[0] == 0 || dims[0] > k_max_codebook_bytes ||
+            dims[0] > m.file_size)
+            m.corrupt(name + ": invalid size");
+        text.resize(dims[0]);
+        h5::read_slab(ds.id(), H5T_NATIVE_UINT8, {}, {}, text.data());
+    } catch (const IoError& e) {
+        m.corrupt(name + ": unreadable: " + e.what());
+    }
+    UniversalCodebook cb = parse_codebook(text, m.path + ": " + name);
+    if (cb.content_hash != hash)
+        m.corrupt(name + ": embedded codebook hashes to " + cb.content_hash + ", not " + hash);
+    return cb;
+}
+
+void EncodedFileReader::read_codes(const EncodedDataset& info, const Slab& slab,
+                                   std::uint8_t* out) const {
+    const Impl& m = *m_impl;
+    const std::string where = info.path + ": ";
+    require(slab.h0 >= 0 && slab.h0 < slab.h1 && slab.h1 <= info.heads && slab.t0 >= 0 &&
+                slab.t0 < slab.t1 && slab.t1 <= info.tokens,
+            m.path + ": " + where + "slab outside the dataset");
+    const std::size_t cb = info.code_bytes;
+    const auto nb = static_cast<std::size_t>(info.blocks());
+    const std::int64_t B = info.block_tokens;
+    const std::size_t hn = static_cast<std::size_t>(slab.heads());
+    if (static_cast<double>(hn) * static_cast<double>(B) * static_cast<double>(cb) >
+        static_cast<double>(k_max_block_bytes))
+        m.corrupt(where + "checksum block too large to read");
+
+    // Block table, verified once against payload_sha256.
+    auto it = m.tables.find(info.path);
+    if (it == m.tables.end()) {
+        std::vector<std::uint8_t> table(static_cast<std::size_t>(info.heads) * nb * 32);
+        try {
+            h5::Dataset t = h5::open_dataset(m.file.id(), info.path + "/block_sha256");
+            if (!table.empty()) h5::read_slab(t.id(), H5T_NATIVE_UINT8, {}, {}, table.data());
+        } catch (const IoError& e) {
+            m.corrupt(where + "block_sha256 unreadable: " + e.what());
+        }
+        if ("sha256:" + core::sha256_hex(table.data(), table.size()) != info.payload_sha256)
+            m.corrupt(where + "payload checksum mismatch (block table damaged)");
+        it = m.tables.emplace(info.path, std::move(table)).first;
+    }
+    const std::vector<std::uint8_t>& table = it->second;
+
+    h5::Dataset codes;
+    try {
+        codes = h5::open_dataset(m.file.id(), info.path + "/codes");
+    } catch (const IoError& e) {
+        m.corrupt(where + "codes unreadable: " + e.what());
+    }
+    std::vector<std::uint8_t> buf;
+    const std::size_t out_tokens = static_cast<std::size_t>(slab.tokens());
+    for (std::int64_t b = slab.t0 / B; b * B < slab.t1; ++b) {
+        const std::int64_t bs = b * B, be = std::min(bs + B, info.tokens);
+        const auto n = static_cast<std::size_t>(be - bs);
+        buf.resize(hn * n * cb);
+        try {
+            h5::read_slab(codes.id(), H5T_NATIVE_UINT8,
+                          {static_cast<hsize_t>(slab.h0), static_cast<hsize_t>(bs), 0}, {hn, n, cb},
+                          buf.data());
+        } catch (const IoError& e) {
+            m.corrupt(where + "codes unreadable (truncated?): " + e.what());
+        }
+        for (std::size_t hi = 0; hi < hn; ++hi) {
+            const std::size_t h = static_cast<std::size_t>(slab.h0) + hi;
+            const std::string dg = digest_of(&buf[hi * n * cb], n * cb);
+            if (std::memcmp(dg.data(), &table[(h * nb + static_cast<std::size_t>(b)) * 32], 32) !=
+                0)
+                m.corrupt(where + "checksum mismatch in head " + std::to_string(h) + ", tokens [" +
+                          std::to_string(bs) + ", " + std::to_string(be) + ")");
+            const std::int64_t lo = std::max(bs, slab.t0), hi_t = std::min(be, slab.t1);
+            std::memcpy(out + (hi * out_tokens + static_cast<std::size_t>(lo - slab.t0)) * cb,
+                        &buf[(hi * n + static_cast<std::size_t>(lo - bs)) * cb],
+                        static_cast<std::size_t>(hi_t - lo) * cb);
+        }
+    }
+}
+
+std::pair<std::int64_t, std::int64_t> parse_range(const std::string& text, std::int64_t n,
+                                                  const std::string& what) {
+    auto num = [&](const std::string& s, std::int64_t dflt) -> std::int64_t {
+        if (s.empty()) return dflt;
+        std::size_t pos = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(s, &pos);
+        } catch (...) {
+            pos = 0;
+        }
+        if (pos != s.size() || s.empty())
+            throw UsageError(what + " '" + text + "': expected a:b with integers");
+        return v;
+    };
+    const auto colon = text.find(':');
+    std::int64_t a = 0, b = n;
+    if (colon == std::string::npos) {
+        a = num(text, 0);
+        b = a + 1;
+    } else {
+        a = num(text.substr(0, colon), 0);
+        b = num(text.substr(colon + 1), n);
+    }
+    if (a < 0 || b > n || a >= b)
+        throw UsageError(what + " '" + text + "' is empty or outside [0, " + std::to_string(n) +
+                         ")");
+    return {a, b};
+}
+
+}  // namespace fq::io

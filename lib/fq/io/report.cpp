@@ -141,9 +141,9 @@ void write_text(const Table& table, const std::vector<TextColumn>& columns, std:
             const Cell& cell = table.rows.at(which[r]).at(table.column(c.column));
             std::string s;
             if (const auto* d = std::get_if<double>(&cell))
-                s = c.se_column.empty() ? format_real(*d, c.digits)
-                                        : format_with_se(*d, table.real(which[r], c.se_column),
-                                                         c.digits);
+                s = c.se_column.empty()
+                        ? format_real(*d, c.digits)
+                        : format_with_se(*d, table.real(which[r], c.se_column), c.digits);
             else
                 s = csv_field(cell);
             cells[r + 1].push_back(s.empty() ? "-" : s);
@@ -156,14 +156,14 @@ void write_text(const Table& table, const std::vector<TextColumn>& columns, std:
     const auto print = [&](const std::vector<std::string>& line) {
         for (std::size_t j = 0; j < line.size(); ++j) {
             out << line[j];
-            if (j + 1 < line.size())
-                out << std::string(width[j] - display_width(line[j]) + 2, ' ');
+            if (j + 1 < line.size()) out << std::string(width[j] - display_width(line[j]) + 2, ' ');
         }
         out << "\n";
     };
     print(cells[0]);
     std::size_t total = 0;
-    for (std::size_t j = 0; j < width.size(); ++j) total += width[j] + (j + 1 < width.size() ? 2 : 0);
+    for (std::size_t j = 0; j < width.size(); ++j)
+        total += width[j] + (j + 1 < width.size() ? 2 : 0);
     out << std::string(total, '-') << "\n";
     for (std::size_t r = 1; r < cells.size(); ++r) print(cells[r]);
 }

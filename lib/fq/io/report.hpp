@@ -25,8 +25,8 @@ namespace fq::io {
 using Cell = std::variant<std::monostate, std::int64_t, double, std::string>;
 
 struct Table {
-    std::vector<std::string> columns;      // column names, unique
-    std::vector<std::vector<Cell>> rows;   // each row has columns.size() cells
+    std::vector<std::string> columns;     // column names, unique
+    std::vector<std::vector<Cell>> rows;  // each row has columns.size() cells
 
     // Index of column `name`; UsageError if there is none.
     std::size_t column(const std::string& name) const;
@@ -72,11 +72,11 @@ void write_output(const std::string& path, const std::string& text);
 
 // What a lossy result claims, for refusal_reason.
 struct ResultClaim {
-    bool lossy = true;               // the evaluated codec is lossy (all fq codecs are)
-    double total_sq_error = 0;       // sum of ||x - x_hat||^2 over every evaluated vector
-    double nominal_bits = 0;         // bits per coordinate from the codec description (NaN = unknown)
-    double achieved_bits = 0;        // bits per coordinate from the bytes stored (NaN = unknown)
-    double padding_bits = 0;         // allowed excess: byte padding per coordinate, >= 0
+    bool lossy = true;          // the evaluated codec is lossy (all fq codecs are)
+    double total_sq_error = 0;  // sum of ||x - x_hat||^2 over every evaluated vector
+    double nominal_bits = 0;    // bits per coordinate from the codec description (NaN = unknown)
+    double achieved_bits = 0;   // bits per coordinate from the bytes stored (NaN = unknown)
+    double padding_bits = 0;    // allowed excess: byte padding per coordinate, >= 0
 };
 
 // Why the result must not be presented ("" if it may be):
@@ -84,7 +84,7 @@ struct ResultClaim {
 //    compressed (or the decoded file is a copy of the original)";
 //  - both rates known and achieved_bits outside [nominal_bits - 1e-9,
 //    nominal_bits + padding_bits + 1e-9]: "achieved rate X bits per coordinate disagrees
-//    with the nominal Y". 
+//    with the nominal Y".
 // Callers turn a non-empty reason into CorruptError (exit 3) unless the user overrides it.
 std::string refusal_reason(const ResultClaim& claim);
 // Only the distortion half, and only the rate half, of refusal_reason.

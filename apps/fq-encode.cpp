@@ -1,0 +1,60 @@
+// fq-encode: compress the keys and values of a KV dump into an fq container
+// (docs/FORMAT-container.md). Option parsing only; the work is fq::tasks::run_encode.
+//   fq-encode -i dump.h5 -o out.fq.h5 [--rate 2] [--k-codec SPEC] [--v-codec SPEC] ...
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "fq/tasks/encode.hpp"
+#include "fq/tasks/run_main.hpp"
+
+int main(int argc, char** argv) {
+    fq::tasks::EncodeOptions o;
+    bool verbose = false;
+    bool quiet = false;
+
+    CLI::App app{
+        "fq-encode: compress the key and value vectors of a KV dump (HDF5) with universal\n"
+        "codebooks into one self-contained HDF5 container with random access per vector.\n"
+        "SPEC: fib:rate=R | fib:k=K,N=N | scalar:bits=B (optionally ,header=gain,\n"
+        "header_type=float32), or a codebook file, or a JSON codec description file.\n"
+        "Exit codes: 0 ok, 1 usage, 2 I/O, 3 corrupt file, 4 NaN/Inf in the input."};
+    app.option_defaults()->always_capture_default();
+    app.set_version_flag("--version", std::string("fq-encode ") + FQ_VERSION);
+
+    app.add_option("-i,--input", o.input, "KV dump to compress (never modified)")->required();
+    app.add_option("-o,--output", o.output, "container to write")->required();
+    app.add_option("--rate", o.rate,
+                   "payload bits per coordinate of the default codec (the shipped fib codebook "
+                   "for the data's d with the highest rate <= this)")
+        ->check(CLI::Range(1e-3, 64.0));
+    app.add_option("--k-codec", o.k_codec, "codec of the keys (SPEC)");
+    app.add_option("--v-codec", o.v_codec, "codec of the values (SPEC)");
+    app.add_option("-c,--codebook", o.codebook, "codebook file used for keys and values");
+    app.add_option(
+        "--config", o.config,
+        "JSON codec config: one codec description for both, or {\"k\": ..., \"v\": ...}");
+    app.add_option("--header", o.header, "header: the norm, or the MSE-optimal gain (SPEC 4.2)")
+        ->check(CLI::IsMember({"norm", "gain"}));
+    app.add_option("--header-type", o.header_type, "storage type of the header")
+        ->check(CLI::IsMember({"float16", "float32"}));
+    app.add_option("--select", o.select,
+                   "glob(s) of datasets to compress (default: layer_<L>/{q,k,v}); repeatable");
+    app.add_option("--axes", o.axes, "stored axis order of the selected datasets (htd, thd, ...)");
+    app.add_flag("--keep-queries", o.keep_queries, "copy query datasets verbatim (for fq-eval)");
+    app.add_option("--chunk-tokens", o.chunk_tokens,
+                   "tokens per slab and per checksum block (bounds memory)")
+        ->check(CLI::Range(1, 1 << 24));
+    app.add_option("--codebooks", o.codebooks,
+                   "directory of shipped codebooks (default: $FQ_CODEBOOKS, else the built-in)");
+    app.add_option("-j,--threads", o.threads,
+                   "OpenMP threads (0 = all cores); output does not depend on it")
+        ->check(CLI::Range(0, 1024));
+    app.add_flag("--force", o.force, "overwrite an existing output file");
+    auto* v = app.add_flag("-v,--verbose", verbose, "log details on stderr");
+    app.add_flag("-q,--quiet", quiet, "no summary, logs or progress")->excludes(v);
+
+    return fq::tasks::run_main("fq-encode", app, argc, argv, [&] {
+        o.verbosity = verbose ? 1 : (quiet ? -1 : 0);
+        fq::tasks::run_encode(o);
+    });
+}

@@ -1,0 +1,115 @@
+// fq-eval: fidelity, attention and rate reports (docs/EVAL.md).
+//   fq-eval -i original.h5 -d decoded.h5            a decoded dump against its original
+//   fq-eval -i original.h5 -c compressed.fq.h5      a compressed file, decoded here
+//   fq-eval source --d 128                          shipped codebooks on the canonical source
+//   fq-eval sweep --config configs/rd-default.json -i dump.h5 -o report/
+// Option parsing only; the work is in fq::tasks (tasks/eval.hpp).
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "fq/tasks/eval.hpp"
+#include "fq/tasks/run_main.hpp"
+
+namespace {
+
+void add_logging(CLI::App& app, int& threads, bool& verbose, bool& quiet) {
+    app.add_option("-j,--threads", threads,
+                   "OpenMP threads (0 = all cores); results do not depend on it")
+        ->check(CLI::Range(0, 1024));
+    auto* v = app.add_flag("-v,--verbose", verbose, "log details on stderr");
+    app.add_flag("-q,--quiet", quiet, "no logs or progress on stderr")->excludes(v);
+}
+
+// --positions stride:S and --last N fill settings.
+void add_positions(CLI::App& app, fq::tasks::EvalSettings& s) {
+    app.add_option_function<std::string>(
+           "--positions",
+           [&s](const std::string& v) {
+               if (v.rfind("stride:", 0) != 0)
+                   throw CLI::ValidationError("--positions", "expected stride:S");
+               const std::string n = v.substr(7);
+               if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
+                   throw CLI::ValidationError("--positions", "expected stride:S with S >= 1");
+               s.stride = std::stoul(n);
+               if (s.stride == 0) throw CLI::ValidationError("--positions", "stride must be >= 1");
+           },
+           "query positions: stride:S = every S-th position counted back from the last token")
+        ->type_name("stride:S");
+    app.add_option("--last", s.last, "evaluate only queries among the last N tokens (0 = all)")
+        ->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    fq::tasks::EvalOptions ev;
+    fq::tasks::SourceEvalOptions src;
+    fq::tasks::SweepOptions sw;
+    bool verbose = false, quiet = false;
+
+    CLI::App app{
+        "fq-eval: how much a codec changes a KV cache: per tensor, layer and head MSE, cosine,\n"
+        "inner-product error, causal attention KL, top-1/top-5 agreement, attention score /\n"
+        "probability / output cosines, rate and compression (docs/EVAL.md). Exit codes: 0 ok,\n"
+        "1 usage, 2 I/O, 3 corrupt or refused result, 4 numerical trouble."};
+    app.option_defaults()->always_capture_default();
+    app.set_version_flag("--version", std::string("fq-eval ") + FQ_VERSION);
+    app.require_subcommand(0, 1);
+
+    app.add_option("-i,--input", ev.input, "original KV dump")->check(CLI::ExistingFile);
+    auto* dec = app.add_option("-d,--decoded", ev.decoded, "decoded KV dump (e.g. from fq-decode)")
+                    ->check(CLI::ExistingFile);
+    app.add_option("-c,--compressed", ev.compressed,
+                   "compressed file (from fq-encode), decoded here")
+        ->check(CLI::ExistingFile)
+        ->excludes(dec);
+    app.add_option("--codebooks", ev.codebooks, "codebook directory (default: shipped codebooks/)");
+    app.add_option("--json", ev.json, "write the JSON report to FILE ('-' = stdout)");
+    app.add_option("--csv", ev.csv, "write the CSV table to FILE ('-' = stdout)");
+    app.add_flag("--per-head", ev.per_head, "also print per-layer and per-head rows");
+    app.add_flag("--allow-lossless", ev.allow_lossless,
+                 "present a result with exactly zero distortion (normally refused, exit 3)");
+    app.add_flag("--allow-rate-mismatch", ev.allow_rate_mismatch,
+                 "present a result whose achieved rate disagrees with the nominal one");
+    add_positions(app, ev.settings);
+    add_logging(app, ev.threads, verbose, quiet);
+
+    CLI::App* source = app.add_subcommand(
+        "source", "evaluate shipped codebooks on fresh spherical-Beta samples (no dump)");
+    source->add_option("--d", src.d, "vector dimension")->check(CLI::Range(3, 1 << 16));
+    source->add_option("--codebooks", src.codebooks, "codebook directory (uses <dir>/d<d>/)");
+    source->add_option("--samples", src.samples, "source samples per block codebook")
+        ->check(CLI::Range(std::size_t{32}, std::size_t{1} << 30));
+    source->add_option("--seed", src.seed, "seed of the samples")->check(CLI::NonNegativeNumber);
+    source->add_option("--json", src.json, "write the JSON report to FILE ('-' = stdout)");
+    source->add_option("--csv", src.csv, "write the CSV table to FILE ('-' = stdout)");
+    source->add_option("--plot", src.plot, "write the plot to FILE (.png or .svg)");
+    add_logging(*source, src.threads, verbose, quiet);
+
+    CLI::App* sweep = app.add_subcommand(
+        "sweep", "code a dump with a list of codecs in memory; write rd.csv, rd.json, plots");
+    sweep->add_option("--config", sw.config, "sweep config JSON (docs/EVAL.md)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sweep->add_option("-i,--input", sw.input, "KV dump")->required()->check(CLI::ExistingFile);
+    sweep->add_option("-o,--output", sw.output, "report directory (created)")->required();
+    sweep->add_option("--codebooks", sw.codebooks, "codebook directory (default: shipped)");
+    sweep->add_option("--format", sw.format, "plot image format")
+        ->check(CLI::IsMember({"png", "svg"}));
+    add_positions(*sweep, sw.settings);
+    add_logging(*sweep, sw.threads, verbose, quiet);
+
+    return fq::tasks::run_main("fq-eval", app, argc, argv, [&] {
+        const int verbosity = verbose ? 1 : (quiet ? -1 : 0);
+        if (app.got_subcommand(source)) {
+            src.verbosity = verbosity;
+            fq::tasks::run_eval_source(src);
+        } else if (app.got_subcommand(sweep)) {
+            sw.verbosity = verbosity;
+            fq::tasks::run_sweep(sw);
+        } else {
+            ev.verbosity = verbosity;
+            fq::tasks::run_eval(ev);
+        }
+    });
+}

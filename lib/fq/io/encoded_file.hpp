@@ -1,0 +1,151 @@
+// Compressed KV files ("fq-compressed" container, version 1): one HDF5 file holding, per
+// vector dataset of a KV dump, the fixed-stride codes of a codecs::Codec, with the codebooks
+// embedded so the file decodes on its own. Specified in docs/FORMAT-container.md.
+//
+//   /                       attrs fq_format = "fq-compressed", fq_format_version = 1,
+//                           fq_version, fq_index (JSON: encoded and copied paths),
+//                           + the dump's root attributes
+//   /codebooks/<hex>        uint8 [n]: the codebook file text (JSON), hex = its content
+//                           hash without "sha256:"; attr content_hash
+//   /<path>/                one group per encoded dataset (e.g. layer_0/k), attrs: codec
+//                           description, codebook hash, code_bytes, code_bits, shape, ...
+//   /<path>/codes           uint8 [heads, tokens, code_bytes]: vector (h, t) at a fixed
+//                           offset; chunks [1, block_tokens, code_bytes]; carries the
+//                           original dataset's attributes
+//   /<path>/block_sha256    uint8 [heads, ceil(tokens / block_tokens), 32]: SHA-256 of the
+//                           codes of head h, tokens [b B, min((b+1) B, tokens))
+//   payload_sha256 (attr)   SHA-256 of block_sha256 (all digests in (head, block) order)
+//   /<other>                non-vector datasets (and queries, if kept) copied verbatim
+//
+// Reading verifies the format and version, every size before allocating, the payload
+// checksum against the block table and each block read against its digest; any mismatch
+// is a CorruptError naming the file, dataset and block. Not thread-safe (serial HDF5).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fq/io/codebook_file.hpp"
+#include "fq/io/kv_dump.hpp"
+
+namespace fq::io {
+
+inline constexpr const char* k_container_format = "fq-compressed";
+inline constexpr int k_container_version = 1;  // the only version this build reads and writes
+
+// One encoded dataset, as stored in its group's attributes.
+struct EncodedDataset {
+    std::string path;                  // dataset path in the dump, e.g. "layer_0/k"
+    KvKind kind = KvKind::other;       // attr kind: "q" | "k" | "v" | "other"
+    int layer = -1;                    // attr layer
+    std::vector<std::uint64_t> shape;  // attr shape: original stored shape (axis order `axes`)
+    std::string axes = "htd";          // attr axes: original axis order
+    std::string dtype;                 // attr dtype: original element type
+    int heads = 0;                     // attr heads
+    std::int64_t tokens = 0;           // attr tokens
+    int d = 0;                         // attr d
+    nlohmann::ordered_json codec;      // attr codec: stored codec description (JSON text)
+    std::string codebook;              // attr codebook: "sha256:<64 hex>"
+    std::size_t code_bytes = 0;        // attr code_bytes: stride of one code
+    double code_bits = 0;              // attr code_bits: exact header + payload bits
+    std::int64_t block_tokens = 0;     // attr block_tokens: B, tokens per checksum block
+    std::string payload_sha256;        // attr payload_sha256: "sha256:<64 hex>"
+
+    std::int64_t blocks() const {
+        return tokens == 0 ? 0 : (tokens + block_tokens - 1) / block_tokens;
+    }
+    double rate() const { return code_bits / d; }  // bits per coordinate
+    double stored_rate() const { return 8.0 * static_cast<double>(code_bytes) / d; }
+};
+
+// Writes a container under a temporary name beside `path`; commit() renames it into place
+// (replacing an existing file: refusing that is the caller's job). Destroyed uncommitted,
+// it leaves nothing behind.
+class EncodedFileWriter {
+  public:
+    explicit EncodedFileWriter(const std::string& path);
+    ~EncodedFileWriter();
+    EncodedFileWriter(const EncodedFileWriter&) = delete;
+    EncodedFileWriter& operator=(const EncodedFileWriter&) = delete;
+
+    // Embeds cb (once per content hash; later calls with the same hash do nothing).
+    void add_codebook(const UniversalCodebook& cb);
+
+    // Starts dataset info.path (info.blocks(), code_bytes, ... must be set; payload_sha256
+    // is computed). Codes must then be written block by block (any order) and the dataset
+    // finished. The codebook info.codebook must have been added. UsageError on bad sizes.
+    void create(const EncodedDataset& info);
+    // codes: (heads, t1 - t0, code_bytes) bytes for tokens [t0, t1) of every head; t0 must
+    // be a multiple of block_tokens and t1 = min(t0 + block_tokens, tokens).
+    void write_block(const std::string& path, std::int64_t t0, std::int64_t t1,
+                     const std::uint8_t* codes);
+    // Writes the block table and payload checksum; UsageError if a block was not written.
+    void finish(const std::string& path);
+
+    // Copies the attributes of object src_object of HDF5 file src_file (an hid_t; "" = root)
+    // onto object dst_object here ("" = root; the codes dataset of an encoded path if
+    // `onto_codes`), skipping the container's own root attribute names.
+    void copy_attrs(std::int64_t src_file, const std::string& src_object,
+                    const std::string& dst_object, bool onto_codes = false);
+    // Copies a dataset of src_file (an hid_t) verbatim to the same path; listed as copied.
+    void copy_dataset(std::int64_t src_file, const std::string& path);
+
+    std::int64_t file_id() const;
+    const std::string& path() const;
+    // Writes the root attributes and renames the file into place.
+    void commit();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Reads a container, opened read-only. The constructor checks fq_format and
+// fq_format_version and reads every dataset's attributes (CorruptError if a file is not a
+// container, has another version, inconsistent attributes or dataset shapes; a file that
+// starts with the HDF5 signature but cannot be opened, e.g. truncated, is CorruptError too;
+// a missing file is IoError).
+class EncodedFileReader {
+  public:
+    explicit EncodedFileReader(const std::string& path);
+    ~EncodedFileReader();
+    EncodedFileReader(EncodedFileReader&&) noexcept;
+    EncodedFileReader& operator=(EncodedFileReader&&) noexcept;
+
+    const std::string& path() const;
+    int format_version() const;
+    const std::string& writer_version() const;                     // root attr fq_version
+    const std::vector<EncodedDataset>& datasets() const;           // encoded, in natural order
+    const std::vector<std::string>& copied_datasets() const;       // copied verbatim
+    const EncodedDataset& dataset(const std::string& path) const;  // IoError if absent
+    std::vector<std::string> codebook_hashes() const;              // embedded ones
+
+    // The embedded codebook of that hash, parsed and verified (CorruptError if absent or
+    // damaged, or if its content does not hash to `hash`).
+    UniversalCodebook codebook(const std::string& hash) const;
+
+    // Codes of heads [slab.h0, slab.h1) x tokens [slab.t0, slab.t1) into
+    // out: (slab.heads(), slab.tokens(), code_bytes) bytes. Reads only the checksum blocks
+    // covering the tokens for those heads, verifies each against the block table (and the
+    // table against payload_sha256), CorruptError on a mismatch or read failure.
+    // Memory: one block of the requested heads besides out.
+    void read_codes(const EncodedDataset& info, const Slab& slab, std::uint8_t* out) const;
+
+    std::int64_t file_id() const;  // the HDF5 file (hid_t), valid while the reader lives
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Parses "a:b" (half-open, either side may be empty: ":" = all, "5:" = from 5) against a
+// length n; a single "a" means a:a+1. UsageError if out of range or empty.
+std::pair<std::int64_t, std::int64_t> parse_range(const std::string& text, std::int64_t n,
+                                                  const std::string& what);
+
+}  // namespace fq::io

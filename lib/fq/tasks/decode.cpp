@@ -1,0 +1,189 @@
+#include "fq/tasks/decode.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "fq/core/error.hpp"
+#include "fq/core/parallel.hpp"
+#include "fq/io/codec_factory.hpp"
+#include "fq/io/encoded_file.hpp"
+#include "fq/io/hdf5_util.hpp"
+#include "fq/io/kv_dump.hpp"
+#include "fq/tasks/run_main.hpp"
+
+namespace fs = std::filesystem;
+
+namespace fq::tasks {
+
+namespace h5 = io::h5;
+
+namespace {
+
+constexpr std::size_t k_vectors_per_chunk = 512;  // fixed work items (determinism)
+using Clock = std::chrono::steady_clock;
+
+bool selected(const std::vector<std::string>& globs, const std::string& path) {
+    if (globs.empty()) return true;
+    for (const std::string& g : globs)
+        if (io::glob_match(g, path)) return true;
+    return false;
+}
+
+std::vector<std::string> parents_of(const std::string& path) {
+    std::vector<std::string> out;
+    for (std::size_t i = path.find('/'); i != std::string::npos; i = path.find('/', i + 1))
+        out.push_back(path.substr(0, i));
+    return out;
+}
+
+}  // namespace
+
+DecodeSummary run_decode(const DecodeOptions& o) {
+    const auto t_start = Clock::now();
+    set_verbosity(static_cast<Verbosity>(std::clamp(o.verbosity, -1, 1)));
+    require(!o.input.empty(), "no input (-i)");
+    require(!o.output.empty(), "no output (-o)");
+    require(o.dtype == "float32" || o.dtype == "float16",
+            "--dtype must be float32 or float16, got '" + o.dtype + "'");
+    std::error_code ec;
+    if (fs::exists(o.output, ec)) {
+        if (fs::exists(o.input, ec) && fs::equivalent(o.input, o.output, ec))
+            throw UsageError("output '" + o.output + "' is the input file");
+        if (!o.force)
+            throw UsageError("output file '" + o.output + "' exists (use --force to overwrite)");
+    }
+    core::set_threads(o.threads);
+
+    io::EncodedFileReader reader(o.input);
+    const auto src = static_cast<hid_t>(reader.file_id());
+
+    std::vector<const io::EncodedDataset*> encoded;
+    for (const io::EncodedDataset& e : reader.datasets())
+        if (selected(o.select, e.path)) encoded.push_back(&e);
+    std::vector<std::string> copied;
+    for (const std::string& c : reader.copied_datasets())
+        if (selected(o.select, c)) copied.push_back(c);
+    if (encoded.empty() && copied.empty())
+        throw IoError(o.input + ": no dataset matches the selection");
+    const bool sliced = !o.tokens.empty() || !o.heads.empty();
+
+    // Codebooks: given ones must match the file; the others come from the file.
+    io::CodebookStore store(o.codebook_dir);
+    std::set<std::string> given;
+    for (const std::string& path : o.codebooks) {
+        io::UniversalCodebook cb = io::load_codebook(path);
+        given.insert(cb.content_hash);
+        store.add(std::move(cb));
+    }
+    for (const io::EncodedDataset* e : encoded) {
+        if (!given.empty() && given.count(e->codebook) == 0)
+            throw CorruptError(o.input + ": " + e->path +
+                               ": codebook hash mismatch: the file needs " + e->codebook +
+                               ", -c gives " + *given.begin());
+        if (!store.has(e->codebook)) store.add(reader.codebook(e->codebook));
+    }
+
+    io::KvDumpWriter writer(o.output);
+    const auto dst = static_cast<hid_t>(writer.file_id());
+    h5::copy_attrs(src, dst, {"fq_format", "fq_format_version", "fq_version", "fq_index"});
+    std::set<std::string> groups_done;
+    auto copy_parent_attrs = [&](const std::string& path) {
+        for (const std::string& g : parents_of(path)) {
+            if (!groups_done.insert(g).second) continue;
+            h5::Group sg = h5::open_group(src, g);
+            if (h5::list_attrs(sg.id()).empty()) continue;
+            h5::Group dg = h5::create_group(dst, g);
+            h5::copy_attrs(sg.id(), dg.id());
+        }
+    };
+
+    DecodeSummary s;
+    std::vector<std::uint8_t> codes;
+    std::vector<float> x;
+    ProgressBar bar;
+    std::size_t done = 0;
+    for (const io::EncodedDataset* ep : encoded) {
+        const io::EncodedDataset& e = *ep;
+        const io::BuiltCodec b =
+            io::make_codec(e.codec, store, o.input + ": " + e.path + ": codec", ExitCode::corrupt);
+        const codecs::Codec& codec = *b.codec;
+        if (codec.dim() != e.d || codec.code_bytes() != e.code_bytes ||
+            std::abs(codec.code_bits() - e.code_bits) > 1e-6)
+            throw CorruptError(
+                o.input + ": " + e.path + ": codec sizes (d " + std::to_string(codec.dim()) + ", " +
+                std::to_string(codec.code_bytes()) + " bytes) differ from the " + "dataset's (d " +
+                std::to_string(e.d) + ", " + std::to_string(e.code_bytes) + " bytes)");
+        const auto [h0, h1] = o.heads.empty() ? std::pair<std::int64_t, std::int64_t>{0, e.heads}
+                                              : io::parse_range(o.heads, e.heads, "--heads");
+        if (e.tokens == 0 && !o.tokens.empty())
+            throw UsageError(e.path + ": has no tokens to slice");
+        const auto [t0, t1] = o.tokens.empty() ? std::pair<std::int64_t, std::int64_t>{0, e.tokens}
+                                               : io::parse_range(o.tokens, e.tokens, "--tokens");
+        const int hn = static_cast<int>(h1 - h0);
+        writer.create(e.path, hn, t1 - t0, e.d, o.dtype, e.axes);
+        {
+            h5::Dataset from = h5::open_dataset(src, e.path + "/codes");
+            h5::Dataset to = h5::open_dataset(dst, e.path);
+            h5::copy_attrs(from.id(), to.id(), {"dtype", "fq_dtype"});
+            if (sliced)
+                h5::write_attr_string(to.id(), "fq_slice",
+                                      "heads [" + std::to_string(h0) + ", " + std::to_string(h1) +
+                                          "), tokens [" + std::to_string(t0) + ", " +
+                                          std::to_string(t1) + ")");
+        }
+        copy_parent_attrs(e.path);
+
+        const std::size_t d = static_cast<std::size_t>(e.d), cb = e.code_bytes;
+        const std::int64_t B = e.block_tokens;
+        for (std::int64_t bs = (t0 / B) * B; bs < t1; bs += B) {
+            const std::int64_t lo = std::max(bs, t0), hi = std::min(bs + B, t1);
+            const io::Slab slab{static_cast<int>(h0), static_cast<int>(h1), lo, hi};
+            const std::size_t n = slab.vectors();
+            codes.resize(n * cb);
+            x.resize(n * d);
+            reader.read_codes(e, slab, codes.data());
+            core::parallel_chunks(
+                n, k_vectors_per_chunk, [&](std::size_t, std::size_t a, std::size_t end) {
+                    codec.decode(codes.data() + a * cb, end - a, x.data() + a * d);
+                });
+            writer.write(e.path, io::Slab{0, hn, lo - t0, hi - t0}, x.data());
+            done += n;
+            s.vectors += n;
+        }
+        ++s.datasets;
+        (void)done;
+        bar.update("decoding " + e.path,
+                   static_cast<double>(s.datasets) / static_cast<double>(encoded.size()));
+        log_verbose("decoded " + e.path);
+    }
+    for (const std::string& c : copied) {
+        h5::copy_object(src, c, dst, c);
+        copy_parent_attrs(c);
+        ++s.copied;
+    }
+    bar.finish();
+    writer.commit();
+    s.output_bytes = fs::file_size(o.output, ec);
+    s.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+    if (verbosity() != Verbosity::quiet) {
+        char line[512];
+        std::snprintf(line, sizeof line,
+                      "fq-decode: %s -> %s: %llu datasets, %llu vectors decoded (%s), %llu "
+                      "copied, %llu bytes, %.3f s, %.0f vectors/s\n",
+                      o.input.c_str(), o.output.c_str(),
+                      static_cast<unsigned long long>(s.datasets),
+                      static_cast<unsigned long long>(s.vectors), o.dtype.c_str(),
+                      static_cast<unsigned long long>(s.copied),
+                      static_cast<unsigned long long>(s.output_bytes), s.seconds,
+                      s.seconds > 0 ? static_cast<double>(s.vectors) / s.seconds : 0.0);
+        std::cout << line << std::flush;
+    }
+    return s;
+}
+
+}  // namespace fq::tasks

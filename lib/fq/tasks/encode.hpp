@@ -1,0 +1,73 @@
+// run_encode: the task behind fq-encode. Compresses the key and value datasets of a KV dump
+// (io/kv_dump.hpp) into an fq container (io/encoded_file.hpp, docs/FORMAT-container.md).
+//
+// Codec choice per tensor kind (K, V), first that applies:
+//   --k-codec / --v-codec SPEC    short form or file (io/codec_factory.hpp)
+//   --codebook FILE               that codebook for both
+//   --config FILE                 JSON: one codec description (or SPEC string) for both, or
+//                                 {"k": desc-or-SPEC, "v": desc-or-SPEC} (either may be absent)
+//   default                       the shipped fib codebook for the data's d chosen by --rate
+//                                 (io::CodebookStore::default_codebook_for)
+// --header / --header-type give the header of every codec whose description does not.
+//
+// Work: every selected dataset is processed in slabs of all heads x chunk_tokens tokens
+// (peak memory ~ one slab of float32 input plus its codes, whatever the file size), each
+// slab checked for NaN/Inf (NumericError naming file, dataset, [head, token, dim]), encoded
+// with core::parallel_chunks over fixed chunks of vectors (output byte-identical whatever
+// the thread count), and written as one checksum block of the container. Queries are not
+// compressed; --keep-queries copies them verbatim. Every other dataset and the attributes
+// of the root, of parent groups and of the datasets are copied. The output is written to a
+// temporary name and renamed; an existing output is refused without force.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fq::tasks {
+
+struct EncodeOptions {
+    std::string input;                    // KV dump (read-only)
+    std::string output;                   // container to write
+    double rate = 2.0;                    // payload bits per coordinate of the default codec
+    std::string k_codec;                  // SPEC for keys ("" = not given)
+    std::string v_codec;                  // SPEC for values ("" = not given)
+    std::string codebook;                 // codebook file for both ("" = not given)
+    std::string config;                   // JSON codec config ("" = none)
+    std::string header = "norm";          // norm | gain
+    std::string header_type = "float16";  // float16 | float32
+    std::vector<std::string> select;      // dataset globs (empty: layer_<L>/{q,k,v})
+    std::string axes = "htd";             // stored axis order of the selected datasets
+    bool keep_queries = false;            // copy query datasets verbatim
+    std::int64_t chunk_tokens = 4096;     // tokens per slab and per checksum block
+    std::string codebooks;                // codebook directory ("" = FQ_CODEBOOKS or shipped)
+    int threads = 0;                      // OpenMP threads; 0 = default
+    bool force = false;                   // overwrite an existing output
+    int verbosity = 0;                    // -1 quiet, 0 normal, 1 verbose
+};
+
+// One line of the summary: all datasets of one kind ("K" or "V").
+struct EncodeRow {
+    std::string tensor;  // "K" | "V"
+    std::string codec;   // human description
+    std::uint64_t vectors = 0;
+    int d = 0;
+    double rate = 0;                 // nominal bits per coordinate: code_bits / d
+    double stored_rate = 0;          // code_bytes * 8 / d
+    std::uint64_t input_bytes = 0;   // stored size of the input vectors
+    std::uint64_t output_bytes = 0;  // codes bytes
+    double seconds = 0;
+};
+
+struct EncodeSummary {
+    std::vector<EncodeRow> rows;
+    std::uint64_t input_file_bytes = 0, output_file_bytes = 0;
+    double seconds = 0;
+};
+
+// Encodes opts.input into opts.output and prints the summary table on stdout (unless
+// quiet). Errors: UsageError (options, d mismatch, existing output), IoError (missing file
+// or dataset), CorruptError (bad codebook), NumericError (NaN/Inf input).
+EncodeSummary run_encode(const EncodeOptions& opts);
+
+}  // namespace fq::tasks

@@ -1,0 +1,419 @@
+// evaluate_dump and the human summary: the metric core shared by `fq-eval` and
+// `fq-eval sweep`.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "fq/core/error.hpp"
+#include "fq/metrics/attention.hpp"
+#include "fq/metrics/fidelity.hpp"
+#include "fq/metrics/stats.hpp"
+#include "fq/tasks/eval.hpp"
+
+namespace fq::tasks {
+
+namespace {
+
+// Per-vector values of one group (a head, a layer, everything) of one tensor.
+struct VectorAcc {
+    metrics::Accumulator mse, nmse, cos, ip_mean, ip_mean_sq;
+    double sq_error = 0;
+    void merge(const VectorAcc& o) {
+        mse.merge(o.mse);
+        nmse.merge(o.nmse);
+        cos.merge(o.cos);
+        ip_mean.merge(o.ip_mean);
+        ip_mean_sq.merge(o.ip_mean_sq);
+        sq_error += o.sq_error;
+    }
+};
+
+// Per-query values of one group of attention heads.
+struct AttnAcc {
+    metrics::Accumulator kl, top1, top5, score, prob, out;
+    void merge(const AttnAcc& o) {
+        kl.merge(o.kl);
+        top1.merge(o.top1);
+        top5.merge(o.top5);
+        score.merge(o.score);
+        prob.merge(o.prob);
+        out.merge(o.out);
+    }
+};
+
+struct LayerData {
+    const io::DatasetInfo* q = nullptr;
+    const io::DatasetInfo* k = nullptr;
+    const io::DatasetInfo* v = nullptr;
+};
+
+io::Cell scope_cell(int x) {
+    return x < 0 ? io::Cell{std::string("all")} : io::Cell{static_cast<std::int64_t>(x)};
+}
+
+void set_rate(io::Table& t, std::size_t r, const RateInfo& rate) {
+    t.set(r, "nominal_bits", rate.nominal_bits);
+    t.set(r, "achieved_bits", rate.achieved_bits);
+    const double bits = std::isnan(rate.achieved_bits) ? rate.nominal_bits : rate.achieved_bits;
+    t.set(r, "compression_ratio", 16.0 / bits);
+}
+
+void set_common(io::Table& t, std::size_t r, const CodecLabel& codec, const char* tensor, int layer,
+                int head) {
+    t.set(r, "codec", codec.name);
+    t.set(r, "family", codec.family);
+    t.set(r, "tensor", std::string(tensor));
+    t.set(r, "layer", scope_cell(layer));
+    t.set(r, "head", scope_cell(head));
+}
+
+void add_vector_row(io::Table& t, const CodecLabel& codec, const char* tensor, int layer, int head,
+                    const VectorAcc& a, const RateInfo& rate, int d) {
+    t.add_row();
+    const std::size_t r = t.rows.size() - 1;
+    set_common(t, r, codec, tensor, layer, head);
+    const auto mse = a.mse.summary();
+    const auto nmse = a.nmse.summary();
+    const auto cos = a.cos.summary();
+    t.set(r, "vectors", static_cast<std::int64_t>(mse.n));
+    set_rate(t, r, rate);
+    if (!std::isnan(rate.achieved_bits))
+        t.set(r, "bytes_coded", rate.achieved_bits * static_cast<double>(mse.n) * d / 8.0);
+    t.set(r, "bytes_raw_f16", 2.0 * static_cast<double>(mse.n) * d);
+    t.set(r, "mse", mse.mean);
+    t.set(r, "mse_se", mse.std_error);
+    t.set(r, "nmse", nmse.mean);
+    t.set(r, "nmse_se", nmse.std_error);
+    const double bits = std::isnan(rate.nominal_bits) ? rate.achieved_bits : rate.nominal_bits;
+    if (!std::isnan(bits) && nmse.mean > 0)
+        t.set(r, "db_above_shannon", metrics::db_above_shannon(nmse.mean, bits));
+    t.set(r, "cos_mean", cos.mean);
+    t.set(r, "cos_se", cos.std_error);
+    t.set(r, "cos_p5", cos.p5);
+    t.set(r, "cos_min", cos.min);
+    if (a.ip_mean.size() > 0) {
+        const auto b = a.ip_mean.summary();
+        const auto ms = a.ip_mean_sq.summary();
+        t.set(r, "queries", static_cast<std::int64_t>(b.n));
+        t.set(r, "ip_bias", b.mean);
+        t.set(r, "ip_bias_se", b.std_error);
+        const double rmse = std::sqrt(ms.mean);
+        t.set(r, "ip_rmse", rmse);
+        t.set(r, "ip_rmse_se", rmse > 0 ? ms.std_error / (2 * rmse) : 0.0);
+    }
+}
+
+void add_attn_row(io::Table& t, const CodecLabel& codec, int layer, int head, const AttnAcc& a,
+                  const RateInfo& rate) {
+    t.add_row();
+    const std::size_t r = t.rows.size() - 1;
+    set_common(t, r, codec, "attn", layer, head);
+    set_rate(t, r, rate);
+    const auto put = [&](const metrics::Accumulator& acc, const char* name, const char* se) {
+        const auto s = acc.summary();
+        t.set(r, name, s.mean);
+        t.set(r, se, s.std_error);
+        return s;
+    };
+    const auto kl = put(a.kl, "kl", "kl_se");
+    t.set(r, "queries", static_cast<std::int64_t>(kl.n));
+    put(a.top1, "top1", "top1_se");
+    put(a.top5, "top5", "top5_se");
+    put(a.score, "score_cos", "score_cos_se");
+    put(a.prob, "prob_cos", "prob_cos_se");
+    const auto out = put(a.out, "out_cos", "out_cos_se");
+    t.set(r, "out_cos_p5", out.p5);
+    t.set(r, "out_cos_min", out.min);
+}
+
+// K and V rates combined (mean over the coordinates of both tensors).
+RateInfo combined_rate(const RateInfo& k, const RateInfo& v) {
+    RateInfo r;
+    r.nominal_bits = (k.nominal_bits + v.nominal_bits) / 2;
+    r.achieved_bits = (k.achieved_bits + v.achieved_bits) / 2;
+    r.padding_bits = std::max(k.padding_bits, v.padding_bits);
+    r.bytes_coded = k.bytes_coded + v.bytes_coded;
+    return r;
+}
+
+const float* head_ptr(const std::vector<float>& x, int h, std::int64_t T, int d) {
+    return x.data() + static_cast<std::size_t>(h) * static_cast<std::size_t>(T) * d;
+}
+
+}  // namespace
+
+const std::vector<std::string>& eval_columns() {
+    static const std::vector<std::string> cols = {"codec",
+                                                  "family",
+                                                  "tensor",
+                                                  "layer",
+                                                  "head",
+                                                  "vectors",
+                                                  "queries",
+                                                  "nominal_bits",
+                                                  "achieved_bits",
+                                                  "compression_ratio",
+                                                  "bytes_coded",
+                                                  "bytes_raw_f16",
+                                                  "mse",
+                                                  "mse_se",
+                                                  "nmse",
+                                                  "nmse_se",
+                                                  "db_above_shannon",
+                                                  "cos_mean",
+                                                  "cos_se",
+                                                  "cos_p5",
+                                                  "cos_min",
+                                                  "ip_bias",
+                                                  "ip_bias_se",
+                                                  "ip_rmse",
+                                                  "ip_rmse_se",
+                                                  "kl",
+                                                  "kl_se",
+                                                  "top1",
+                                                  "top1_se",
+                                                  "top5",
+                                                  "top5_se",
+                                                  "score_cos",
+                                                  "score_cos_se",
+                                                  "prob_cos",
+                                                  "prob_cos_se",
+                                                  "out_cos",
+                                                  "out_cos_se",
+                                                  "out_cos_p5",
+                                                  "out_cos_min"};
+    return cols;
+}
+
+DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decode,
+                             const CodecLabel& codec, const EvalSettings& settings) {
+    std::map<int, LayerData> layers;
+    for (const auto& info : dump.datasets()) {
+        auto& L = layers[info.layer];
+        if (info.kind == io::KvKind::q) L.q = &info;
+        if (info.kind == io::KvKind::k) L.k = &info;
+        if (info.kind == io::KvKind::v) L.v = &info;
+    }
+    DumpEvaluation ev;
+    ev.table.columns = eval_columns();
+    bool any_q = false, all_q = true;
+    for (const auto& [layer, L] : layers) {
+        if (!L.k || !L.v)
+            throw UsageError(dump.path() + ": layer " + std::to_string(layer) +
+                             ": needs both k and v datasets");
+        any_q = any_q || L.q;
+        all_q = all_q && L.q;
+    }
+    if (layers.empty()) throw UsageError(dump.path() + ": no k/v datasets");
+    if (any_q && !all_q)
+        throw UsageError(dump.path() + ": some layers have q datasets and others do not");
+    ev.queries_in_dump = all_q;
+
+    std::map<std::pair<int, int>, VectorAcc> kacc, vacc;  // (layer, kv head)
+    std::map<std::pair<int, int>, AttnAcc> aacc;          // (layer, query head)
+    std::vector<std::size_t> positions;
+
+    for (const auto& [layer, L] : layers) {
+        const io::DatasetInfo& ki = *L.k;
+        const io::DatasetInfo& vi = *L.v;
+        if (vi.heads != ki.heads || vi.tokens != ki.tokens || vi.d != ki.d)
+            throw UsageError(dump.path() + ": layer " + std::to_string(layer) +
+                             ": k and v shapes differ");
+        const int d = ki.d;
+        const std::int64_t T = ki.tokens;
+        const int n_kv = ki.heads;
+        if (ev.layers == 0) {
+            ev.d = d;
+            ev.tokens = T;
+            ev.n_kv_heads = n_kv;
+            positions = metrics::select_positions(static_cast<std::size_t>(T), settings.stride,
+                                                  settings.last);
+            ev.positions = positions.size();
+        } else if (d != ev.d || T != ev.tokens || n_kv != ev.n_kv_heads) {
+            throw UsageError(dump.path() + ": layer " + std::to_string(layer) +
+                             ": shape differs from the first layer");
+        }
+        ++ev.layers;
+        const std::vector<float> k = dump.read_all(ki);
+        const std::vector<float> v = dump.read_all(vi);
+        io::check_finite(k.data(), io::full_slab(ki), d, dump.path(), ki.path);
+        io::check_finite(v.data(), io::full_slab(vi), d, dump.path(), vi.path);
+        std::vector<float> q;
+        int n_q = n_kv;
+        if (L.q) {
+            const io::DatasetInfo& qi = *L.q;
+            if (qi.tokens != T || qi.d != d)
+                throw UsageError(dump.path() + ": " + qi.path + ": shape does not match k");
+            q = dump.read_all(qi);
+            io::check_finite(q.data(), io::full_slab(qi), d, dump.path(), qi.path);
+            n_q = qi.heads;
+        }
+        if (ev.n_heads == 0) ev.n_heads = n_q;
+        const std::vector<float> k_hat = decode(ki, k);
+        const std::vector<float> v_hat = decode(vi, v);
+        const std::size_t per_head = static_cast<std::size_t>(T) * d;
+        if (k_hat.size() != k.size() || v_hat.size() != v.size())
+            throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
+                               ": decoded tensor has the wrong size");
+        io::check_finite(k_hat.data(), io::full_slab(ki), d, "decoded", ki.path);
+        io::check_finite(v_hat.data(), io::full_slab(vi), d, "decoded", vi.path);
+
+        for (int h = 0; h < n_kv; ++h) {
+            for (int which = 0; which < 2; ++which) {
+                const auto& x = which == 0 ? k : v;
+                const auto& xh = which == 0 ? k_hat : v_hat;
+                auto f = metrics::vector_fidelity(head_ptr(x, h, T, d), head_ptr(xh, h, T, d),
+                                                  static_cast<std::size_t>(T), d);
+                VectorAcc& a = (which == 0 ? kacc : vacc)[{layer, h}];
+                a.mse.add(f.mse);
+                a.nmse.add(f.nmse);
+                a.cos.add(f.cosine);
+                for (double e : f.sq_error) a.sq_error += e;
+            }
+        }
+        for (int qh = 0; qh < n_q; ++qh) {
+            const int h = static_cast<int>(metrics::kv_head_for_query_head(
+                static_cast<std::size_t>(qh), static_cast<std::size_t>(n_q),
+                static_cast<std::size_t>(n_kv)));
+            const float* qp = L.q ? head_ptr(q, qh, T, d) : head_ptr(k, h, T, d);
+            const auto ip = metrics::inner_product_error(
+                qp, static_cast<std::size_t>(T), head_ptr(k, h, T, d), head_ptr(k_hat, h, T, d),
+                static_cast<std::size_t>(T), d, metrics::PairSet::causal, positions);
+            VectorAcc& a = kacc[{layer, h}];
+            a.ip_mean.add(ip.query_mean);
+            a.ip_mean_sq.add(ip.query_mean_sq);
+            metrics::AttentionOptions aopts;
+            aopts.positions = positions;
+            const auto m = metrics::attention_metrics(
+                qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d), head_ptr(k_hat, h, T, d),
+                head_ptr(v_hat, h, T, d), static_cast<std::size_t>(T), d, aopts);
+            AttnAcc& at = aacc[{layer, qh}];
+            at.kl.add(m.kl);
+            at.top1.add(m.top1);
+            at.top5.add(m.top5);
+            at.score.add(m.score_cosine);
+            at.prob.add(m.probability_cosine);
+            at.out.add(m.output_cosine);
+        }
+        (void)per_head;
+    }
+
+    // Rows: overall (K, V, attention), then per layer, then per layer and head.
+    const RateInfo arate = combined_rate(codec.k, codec.v);
+    VectorAcc kall, vall;
+    AttnAcc aall;
+    std::map<int, VectorAcc> klay, vlay;
+    std::map<int, AttnAcc> alay;
+    for (const auto& [key, a] : kacc) kall.merge(a), klay[key.first].merge(a);
+    for (const auto& [key, a] : vacc) vall.merge(a), vlay[key.first].merge(a);
+    for (const auto& [key, a] : aacc) aall.merge(a), alay[key.first].merge(a);
+    ev.sq_error_k = kall.sq_error;
+    ev.sq_error_v = vall.sq_error;
+    ev.raw_f16_bytes_k = 2.0 * static_cast<double>(kall.mse.size()) * ev.d;
+    ev.raw_f16_bytes_v = 2.0 * static_cast<double>(vall.mse.size()) * ev.d;
+    io::Table& t = ev.table;
+    add_vector_row(t, codec, "k", -1, -1, kall, codec.k, ev.d);
+    add_vector_row(t, codec, "v", -1, -1, vall, codec.v, ev.d);
+    add_attn_row(t, codec, -1, -1, aall, arate);
+    for (const auto& [layer, a] : klay) {
+        add_vector_row(t, codec, "k", layer, -1, a, codec.k, ev.d);
+        add_vector_row(t, codec, "v", layer, -1, vlay[layer], codec.v, ev.d);
+        add_attn_row(t, codec, layer, -1, alay[layer], arate);
+    }
+    for (const auto& [key, a] : kacc)
+        add_vector_row(t, codec, "k", key.first, key.second, a, codec.k, ev.d);
+    for (const auto& [key, a] : vacc)
+        add_vector_row(t, codec, "v", key.first, key.second, a, codec.v, ev.d);
+    for (const auto& [key, a] : aacc) add_attn_row(t, codec, key.first, key.second, a, arate);
+    return ev;
+}
+
+io::ResultClaim claim_of(const DumpEvaluation& ev, const CodecLabel& codec) {
+    io::ResultClaim c;
+    c.lossy = true;
+    c.total_sq_error = ev.sq_error_k + ev.sq_error_v;
+    const RateInfo r = combined_rate(codec.k, codec.v);
+    c.nominal_bits = r.nominal_bits;
+    c.achieved_bits = r.achieved_bits;
+    c.padding_bits = r.padding_bits;
+    return c;
+}
+
+std::string summary_text(const DumpEvaluation& ev, const CodecLabel& codec) {
+    const io::Table& t = ev.table;
+    // Rows 0, 1, 2 are the overall K, V and attention rows.
+    const auto cell = [&](std::size_t row, const char* col, const char* se, int digits) {
+        const double x = t.real(row, col);
+        if (std::isnan(x)) return std::string("-");
+        return io::format_with_se(x, se ? t.real(row, se) : k_nan, digits);
+    };
+    std::ostringstream s;
+    s << "codec: " << codec.name;
+    const RateInfo& rk = codec.k;
+    const RateInfo& rv = codec.v;
+    if (!std::isnan(rk.nominal_bits) || !std::isnan(rk.achieved_bits)) {
+        s << "   rate K " << io::format_real(rk.nominal_bits, 5) << " nominal / "
+          << io::format_real(rk.achieved_bits, 5) << " achieved, V "
+          << io::format_real(rv.nominal_bits, 5) << " / " << io::format_real(rv.achieved_bits, 5)
+          << " bits per coordinate (headers included); "
+          << io::format_real(t.real(2, "compression_ratio"), 4) << "x vs float16";
+    } else {
+        s << "   rate unknown (decoded dump: give -c to measure it)";
+    }
+    s << "\n";
+    s << "data: " << ev.layers << " layers, " << ev.n_heads << " query heads / " << ev.n_kv_heads
+      << " KV heads, " << ev.tokens << " tokens, d = " << ev.d << "; queries "
+      << (ev.queries_in_dump
+              ? "from the dump (GQA: query head h -> KV head h / " +
+                    std::to_string(ev.n_kv_heads ? ev.n_heads / ev.n_kv_heads : 1) + ")"
+              : std::string("NOT in the dump: fallback q_t = k_t (keys as queries)"))
+      << "; " << ev.positions << " query positions per head\n\n";
+
+    io::Table view;
+    view.columns = {"metric", "K", "V"};
+    const auto row2 = [&](const char* name, const char* col, const char* se, int digits) {
+        auto& r = view.add_row();
+        r[0] = std::string(name);
+        r[1] = cell(0, col, se, digits);
+        r[2] = cell(1, col, se, digits);
+    };
+    row2("MSE per coordinate", "mse", "mse_se", 4);
+    row2("normalised MSE", "nmse", "nmse_se", 4);
+    row2("dB above Shannon bound", "db_above_shannon", nullptr, 3);
+    row2("cosine (mean)", "cos_mean", "cos_se", 5);
+    row2("cosine (p5)", "cos_p5", nullptr, 5);
+    row2("cosine (min)", "cos_min", nullptr, 5);
+    {
+        auto& r = view.add_row();
+        r[0] = std::string("inner-product bias <q,k_hat-k>");
+        r[1] = cell(0, "ip_bias", "ip_bias_se", 4);
+        r[2] = std::string("");
+        auto& r2 = view.add_row();
+        r2[0] = std::string("inner-product RMSE");
+        r2[1] = cell(0, "ip_rmse", "ip_rmse_se", 4);
+        r2[2] = std::string("");
+    }
+    io::write_text(view, {{"metric", "", 4, ""}, {"K", "K", 4, ""}, {"V", "V", 4, ""}}, s);
+    s << "\n";
+    io::Table att;
+    att.columns = {"metric", "value"};
+    const auto row1 = [&](const char* name, const char* col, const char* se, int digits) {
+        auto& r = att.add_row();
+        r[0] = std::string(name);
+        r[1] = cell(2, col, se, digits);
+    };
+    row1("attention KL(p || p_hat), nats", "kl", "kl_se", 4);
+    row1("top-1 agreement", "top1", "top1_se", 4);
+    row1("top-5 agreement", "top5", "top5_se", 4);
+    row1("attention-score cosine", "score_cos", "score_cos_se", 5);
+    row1("attention-probability cosine", "prob_cos", "prob_cos_se", 5);
+    row1("attention-output cosine (mean)", "out_cos", "out_cos_se", 5);
+    row1("attention-output cosine (p5)", "out_cos_p5", nullptr, 5);
+    row1("attention-output cosine (min)", "out_cos_min", nullptr, 5);
+    s << "attention (K and V decoded; causal; " << t.text(2, "queries") << " queries)\n";
+    io::write_text(att, {{"metric", "", 4, ""}, {"value", "", 4, ""}}, s);
+    return s.str();
+}
+
+}  // namespace fq::tasks

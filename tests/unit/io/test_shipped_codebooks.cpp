@@ -1,0 +1,126 @@
+// The shipped universal codebooks (codebooks/d64, codebooks/d128): every file loads, and
+// on FRESH samples of the spherical-Beta source (independent of training and validation)
+// they reproduce the theory of SPEC 4.2: fib strictly below scalar at matched integer rates,
+// and within 1% of (or below) the plain k-means reference distortions.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fq/codecs/nearest.hpp"
+#include "fq/io/codebook_file.hpp"
+#include "fq/source/spherical_beta.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string k_dir = std::string(FQ_SOURCE_DIR) + "/codebooks";
+
+struct Estimate {
+    double total = 0;  // total MSE per unit vector
+    double se = 0;     // its standard error
+};
+
+// Total MSE of a unit vector on n fresh source samples per block codebook, with its standard
+// error from the per-block squared errors.
+Estimate fresh_total_mse(const fq::io::UniversalCodebook& cb, std::size_t n, std::uint64_t seed) {
+    // Per-block squared errors (exact nearest codeword), their mean and standard error.
+    auto one = [&](const fq::codecs::BlockCodebook& block, std::uint64_t s) {
+        const auto y = fq::source::sample(cb.spec.d, block.k, n, s);
+        const fq::codecs::NearestCodeword search(block);
+        std::vector<std::uint32_t> idx(n);
+        std::vector<double> d2(n);
+        search.assign(y.data(), n, idx.data(), d2.data());
+        double sum = 0, sum2 = 0;
+        for (const double v : d2) {
+            sum += v;
+            sum2 += v * v;
+        }
+        const double mean = sum / n;
+        const double var = (sum2 / n - mean * mean) * n / (n - 1.0);
+        return std::pair{mean, std::sqrt(var / n)};
+    };
+    const int blocks = cb.spec.d / cb.spec.main.k;
+    auto [dm, sm] = one(cb.spec.main, seed);
+    Estimate e{blocks * dm, blocks * sm};
+    if (cb.spec.tail.N > 0) {
+        auto [dt, st] = one(cb.spec.tail, seed + 1);
+        e.total += dt;
+        e.se += st;
+    }
+    return e;
+}
+
+fq::io::UniversalCodebook load(int d, const std::string& name) {
+    return fq::io::load_codebook(k_dir + "/d" + std::to_string(d) + "/" + name);
+}
+
+}  // namespace
+
+TEST_SUITE("shipped_codebooks") {
+    TEST_CASE("every shipped codebook loads and the ladder is complete") {
+        int count = 0;
+        for (const int d : {64, 128}) {
+            const fs::path dir = k_dir + "/d" + std::to_string(d);
+            REQUIRE(fs::is_directory(dir));
+            for (const auto& e : fs::directory_iterator(dir)) {
+                if (e.path().extension() != ".json") continue;
+                const auto cb = fq::io::load_codebook(e.path().string());
+                CHECK(cb.spec.d == d);
+                ++count;
+            }
+            for (int b = 1; b <= 4; ++b)
+                CHECK(fs::exists(dir / ("scalar-b" + std::to_string(b) + ".json")));
+            for (const char* f : {"fib-k2-N4", "fib-k2-N16", "fib-k2-N64", "fib-k2-N256",
+                                  "fib-k3-N64", "fib-k3-N512", "fib-k4-N16", "fib-k4-N256",
+                                  "fib-k8-N16", "fib-k8-N256", "fib-k16-N256", "fib-k32-N256"})
+                CHECK(fs::exists(dir / (std::string(f) + ".json")));
+        }
+        CHECK(count >= 32);
+    }
+
+    TEST_CASE("scalar files hold the exact Lloyd-Max distortion of SPEC 4.1") {
+        const std::map<std::pair<int, int>, double> ref = {
+            {{64, 1}, 0.35839}, {{64, 2}, 0.11453}, {{64, 3}, 0.03339}, {{64, 4}, 0.00913},
+            {{128, 1}, 0.36089}, {{128, 2}, 0.11600}, {{128, 3}, 0.03397}, {{128, 4}, 0.00931}};
+        for (const auto& [key, value] : ref) {
+            const auto cb = load(key.first, "scalar-b" + std::to_string(key.second) + ".json");
+            CHECK(cb.val_total_mse == doctest::Approx(value).epsilon(1e-4));
+            // And a fresh Monte-Carlo estimate agrees with the exact value.
+            const auto e = fresh_total_mse(cb, 1 << 16, 4242 + key.second);
+            CHECK(std::abs(e.total - value) < 0.01 * value);
+        }
+    }
+
+    TEST_CASE("fib is strictly below scalar at b = 1 and 2 (d = 64, 128), on fresh samples") {
+        for (const int d : {64, 128}) {
+            for (const auto& [b, fib] : std::map<int, std::string>{{1, "fib-k8-N256.json"},
+                                                                    {2, "fib-k4-N256.json"}}) {
+                const auto s = load(d, "scalar-b" + std::to_string(b) + ".json");
+                const auto f = load(d, fib);
+                CHECK(f.rate == doctest::Approx(b));
+                const auto e = fresh_total_mse(f, 1 << 17, 777 + d + b);
+                INFO("d=" << d << " b=" << b << " fib=" << e.total << " scalar=" << s.val_total_mse);
+                CHECK(e.total + 3 * e.se < s.val_total_mse);
+            }
+        }
+    }
+
+    TEST_CASE("fib matches or beats the k-means references of SPEC 4.2 at d = 128") {
+        const std::map<std::string, double> ref = {
+            {"fib-k4-N16.json", 0.3397},  {"fib-k8-N256.json", 0.3222},
+            {"fib-k2-N16.json", 0.1061},  {"fib-k4-N256.json", 0.0970},
+            {"fib-k3-N64.json", 0.1010},  {"fib-k16-N256.json", 0.5809},
+            {"fib-k32-N256.json", 0.7689}};
+        for (const auto& [name, value] : ref) {
+            const auto cb = load(128, name);
+            const auto e = fresh_total_mse(cb, 1 << 17, 99);
+            INFO(name << ": fresh total MSE " << e.total << " (reference " << value << ")");
+            CHECK(e.total <= value * 1.01);
+        }
+    }
+}
