@@ -1,5 +1,5 @@
 // fq-decode: restore a KV dump (or a slice of it) from an fq container
-// (docs/FORMAT-container.md). Option parsing only; the work is fq::tasks::run_decode.
+// (docs/FORMAT.md §2). Option parsing only; the work is fq::tasks::run_decode.
 //   fq-decode -i out.fq.h5 -o restored.h5 [--select layer_3/k --tokens 100:200 --heads 0:4]
 #include <CLI/CLI.hpp>
 #include <string>

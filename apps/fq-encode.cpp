@@ -1,5 +1,5 @@
 // fq-encode: compress the keys and values of a KV dump into an fq container
-// (docs/FORMAT-container.md). Option parsing only; the work is fq::tasks::run_encode.
+// (docs/FORMAT.md §2). Option parsing only; the work is fq::tasks::run_encode.
 //   fq-encode -i dump.h5 -o out.fq.h5 [--rate 2] [--k-codec SPEC] [--v-codec SPEC] ...
 #include <CLI/CLI.hpp>
 #include <string>

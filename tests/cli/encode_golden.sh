@@ -6,7 +6,7 @@
 #       --k-codec scalar:bits=2 --v-codec scalar:bits=2,header=gain --codebooks /nonexistent
 # It must keep decoding to the same numbers, and encoding the same input again must give the
 # same container content (every dataset and attribute but fq_version): a change here is a
-# format change and needs a new fq_format_version (docs/FORMAT-container.md).
+# format change and needs a new fq_format_version (docs/FORMAT.md §2).
 # Usage: encode_golden.sh APP_DIR REPO_ROOT
 set -u
 bin="$1"

@@ -3,7 +3,7 @@
 // file).
 //
 // Codec description: a JSON object, the form stored in compressed files and written in
-// configs (docs/FORMAT-container.md, "Codec description"):
+// configs (docs/FORMAT.md §2, "Codec description"):
 //   {"codec": "fib" | "scalar",       family; must equal the codebook's family
 //    "codebook": "<path or hash>",    a codebook file path, a path relative to the codebook
 //                                     directory ("d64/fib-k2-N16.json"), or a content hash

@@ -1,6 +1,6 @@
 // Compressed KV files ("fq-compressed" container, version 1): one HDF5 file holding, per
 // vector dataset of a KV dump, the fixed-stride codes of a codecs::Codec, with the codebooks
-// embedded so the file decodes on its own. Specified in docs/FORMAT-container.md.
+// embedded so the file decodes on its own. Specified in docs/FORMAT.md §2.
 //
 //   /                       attrs fq_format = "fq-compressed", fq_format_version = 1,
 //                           fq_version, fq_index (JSON: encoded and copied paths),

@@ -1,5 +1,5 @@
 // run_encode: the task behind fq-encode. Compresses the key and value datasets of a KV dump
-// (io/kv_dump.hpp) into an fq container (io/encoded_file.hpp, docs/FORMAT-container.md).
+// (io/kv_dump.hpp) into an fq container (io/encoded_file.hpp, docs/FORMAT.md §2).
 //
 // Codec choice per tensor kind (K, V), first that applies:
 //   --k-codec / --v-codec SPEC    short form or file (io/codec_factory.hpp)
