@@ -90,9 +90,12 @@ TEST_SUITE("shipped_codebooks") {
         for (const auto& [key, value] : ref) {
             const auto cb = load(key.first, "scalar-b" + std::to_string(key.second) + ".json");
             CHECK(cb.val_total_mse == doctest::Approx(value).epsilon(1e-4));
-            // And a fresh Monte-Carlo estimate agrees with the exact value.
-            const auto e = fresh_total_mse(cb, 1 << 16, 4242 + key.second);
-            CHECK(std::abs(e.total - value) < 0.01 * value);
+            // And a fresh Monte-Carlo estimate agrees with the exact value within 4 standard
+            // errors (and the standard error is small: under 1% of the value).
+            const auto e = fresh_total_mse(cb, 1 << 17, 4242 + key.second);
+            INFO("d=" << key.first << " b=" << key.second << ": " << e.total << " +- " << e.se);
+            CHECK(std::abs(e.total - value) < 4 * e.se);
+            CHECK(e.se < 0.01 * value);
         }
     }
 
