@@ -13,10 +13,21 @@ int main(int argc, char** argv) {
     bool quiet = false;
 
     CLI::App app{
-        "fq-encode: compress the key and value vectors of a KV dump (HDF5) with universal\n"
-        "codebooks into one self-contained HDF5 container with random access per vector.\n"
-        "SPEC: fib:rate=R | fib:k=K,N=N | scalar:bits=B (optionally ,header=gain,\n"
-        "header_type=float32), or a codebook file, or a JSON codec description file.\n"
+        "fq-encode: compress the key and value vectors of a KV dump (HDF5) into one\n"
+        "self-contained HDF5 container with random access per vector (per group of G\n"
+        "vectors for int per_channel).\n"
+        "SPEC (docs/FORMAT.md \"Codec description\"):\n"
+        "  fib:rate=R | fib:k=K,N=N | scalar:bits=B[,rotation=none|haar|hadamard]\n"
+        "      (these take ,header=gain and ,header_type=float32)\n"
+        "  qjl[:m=M,seed=S]                         sign bits of a Gaussian projection\n"
+        "  scalar+qjl:bits=3[,rotation=haar,m=M]    TurboQuant-prod, b-1 scalar bits + QJL\n"
+        "  int:bits=4,group=32[,grouping=per_token] KIVI min/max groups (default grouping:\n"
+        "                                           per_channel for K, per_token for V)\n"
+        "  block:format=q4_0|q8_0[,rotation=hadamard]  llama.cpp block formats\n"
+        "  gsrq:codebook=FILE[,beam=B]              data-trained residual VQ (fq-train gsrq)\n"
+        "  or a codebook file, or a JSON codec description file.\n"
+        "--config FILE: one description for both, or {\"k\": ..., \"v\": ...}; the K/V\n"
+        "schemes of seed 002 are shipped as configs/kv-schemes/{KV,KQV,QKQV}-<n>.json.\n"
         "Exit codes: 0 ok, 1 usage, 2 I/O, 3 corrupt file, 4 NaN/Inf in the input."};
     app.option_defaults()->always_capture_default();
     app.set_version_flag("--version", std::string("fq-encode ") + FQ_VERSION);

@@ -1,6 +1,7 @@
 // fq-train: trains a universal codebook and writes it as a codebook file (docs/FORMAT.md).
 //   fq-train fib --d 128 --k 4 --N 256 -o FILE     FibQuant block codebook (SPEC 4.2)
 //   fq-train scalar --d 128 --bits 2 -o FILE       exact Lloyd-Max scalar codebook (SPEC 4.1)
+//   fq-train gsrq -i calib.h5 --tensor k -o FILE   data-trained residual VQ (SPEC 4.6)
 // Option parsing only; the work is fq::tasks::run_train.
 #include <CLI/CLI.hpp>
 #include <string>
@@ -39,9 +40,10 @@ int main(int argc, char** argv) {
     bool quiet = false;
 
     CLI::App app{
-        "fq-train: train a universal codebook (depends on d, k, N and the construction only,\n"
-        "never on a model) and write it as a codebook file. Exit codes: 0 ok, 1 usage,\n"
-        "2 I/O, 3 corrupt file, 4 numerical trouble."};
+        "fq-train: train a universal codebook (fib, scalar: depends on d, k, N and the\n"
+        "construction only, never on a model) and write it as a codebook file; or (gsrq)\n"
+        "learn data-trained residual VQ codebooks from a calibration KV dump.\n"
+        "Exit codes: 0 ok, 1 usage, 2 I/O, 3 corrupt file, 4 numerical trouble."};
     app.option_defaults()->always_capture_default();
     app.set_version_flag("--version", std::string("fq-train ") + FQ_VERSION);
     app.require_subcommand(1);
@@ -77,8 +79,54 @@ int main(int argc, char** argv) {
     scalar->add_option("--bits", opts.bits, "bits per coordinate b (N = 2^b levels)")
         ->check(CLI::Range(1, 8));
 
+    CLI::App* gsrq = app.add_subcommand(
+        "gsrq",
+        "data-trained residual VQ (SPEC 4.6): stage codebooks learnt by gain-shape or plain\n"
+        "k-means on the K or V vectors of a calibration dump; writes a gsrq codebook file.\n"
+        "--tokens a:b trains on part of a dump so that the rest can be used for evaluation\n"
+        "(e.g. --tokens 0:256 here, fq-eval on tokens 256:512). Not universal: it depends on\n"
+        "the model and data it was trained on.");
+    gsrq->add_option("-i,--input", opts.input, "calibration KV dump (HDF5)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    gsrq->add_option("--tensor", opts.tensor, "train on keys (k) or values (v)")
+        ->check(CLI::IsMember({"k", "v"}));
+    gsrq->add_option("--D", opts.D, "sub-vector dimension (divides d)")->check(CLI::Range(1, 1024));
+    gsrq->add_option("--K", opts.K, "centroids per stage codebook")->check(CLI::Range(2, 65536));
+    gsrq->add_option("--stages", opts.stages, "residual stages S (rate S log2(K) / D)")
+        ->check(CLI::Range(1, 64));
+    gsrq->add_option("--kmeans", opts.kmeans,
+                     "centroid update: gain-shape (GSKM, seed 004) or plain k-means (control)")
+        ->check(CLI::IsMember({"gain-shape", "plain"}));
+    gsrq->add_option("--weights", opts.weights,
+                     "per-vector weights: name of a [heads, tokens] dataset beside each selected "
+                     "one (e.g. layer_3/w for layer_3/k); values > 0");
+    gsrq->add_option("--select", opts.select,
+                     "glob(s) of datasets to read (default: layer_<L>/{q,k,v}); repeatable");
+    gsrq->add_option("--layers", opts.layers, "layer range a:b (half-open; default all)");
+    gsrq->add_option("--tokens", opts.tokens,
+                     "token range a:b of every dataset (half-open; default all): train on one "
+                     "part of a dump, evaluate on another");
+    gsrq->add_option("--max-iter", opts.gsrq_max_iter, "k-means iterations per stage at most")
+        ->check(CLI::Range(1, 100000));
+    gsrq->add_option("--tol", opts.gsrq_tol, "stop when the relative distortion change is below")
+        ->check(CLI::Range(0.0, 1.0));
+    gsrq->add_option("--seed", opts.seed, "seed of the initial centroids")
+        ->check(CLI::NonNegativeNumber);
+    gsrq->add_flag("--shared", opts.shared, "one codebook per stage for all sub-vector positions");
+    gsrq->add_option("--train-beam", opts.train_beam,
+                     "beam width used to form the residuals between stages")
+        ->check(CLI::Range(1, 1024));
+    gsrq->add_option("-o,--output", opts.output, "gsrq codebook file to write")->required();
+    gsrq->add_flag("--force", opts.force, "overwrite an existing output file");
+    gsrq->add_option("-j,--threads", opts.threads,
+                     "OpenMP threads (0 = all cores); output does not depend on it")
+        ->check(CLI::Range(0, 1024));
+    auto* gv = gsrq->add_flag("-v,--verbose", verbose, "log details on stderr");
+    gsrq->add_flag("-q,--quiet", quiet, "no logs or progress on stderr")->excludes(gv);
+
     return fq::tasks::run_main("fq-train", app, argc, argv, [&] {
-        CLI::App* sub = app.got_subcommand(fib) ? fib : scalar;
+        CLI::App* sub = app.got_subcommand(fib) ? fib : app.got_subcommand(gsrq) ? gsrq : scalar;
         opts.family = sub->get_name();
         opts.verbosity = verbose ? 1 : (quiet ? -1 : 0);
         for (const CLI::Option* opt : sub->get_options())

@@ -148,6 +148,29 @@ def synthetic_layers(n_layers, n_heads, n_kv_heads, tokens, head_dim, seed):
     return layers
 
 
+def seed002_layers(distribution, n_layers, n_heads, n_kv_heads, tokens, head_dim, seed,
+                   rank=32, nu=3.0):
+    """The synthetic regimes of seed 002 (KV-cache quantisation inspired by TurboQuant):
+    'gaussian' iid N(0, 1) q, k, v; 'student-t' iid Student-t with nu = 3 degrees of freedom
+    (fat tails); 'low-rank' vectors confined to a random rank-r subspace (r = 32 by default,
+    min(r, d)) per head plus 1% isotropic noise. Queries follow the same law as the keys."""
+    rng = np.random.default_rng(seed)
+
+    def draw(heads):
+        if distribution == "gaussian":
+            return rng.standard_normal((heads, tokens, head_dim))
+        if distribution == "student-t":
+            return rng.standard_t(nu, (heads, tokens, head_dim))
+        r = min(rank, head_dim)
+        basis = rng.standard_normal((heads, r, head_dim)) / np.sqrt(r)
+        coef = rng.standard_normal((heads, tokens, r))
+        return np.einsum("htr,hrd->htd", coef, basis) + 0.01 * rng.standard_normal(
+            (heads, tokens, head_dim))
+
+    return [{"q": draw(n_heads).astype(np.float32), "k": draw(n_kv_heads).astype(np.float32),
+             "v": draw(n_kv_heads).astype(np.float32)} for _ in range(n_layers)]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--output", required=True, help="HDF5 file to write")
@@ -162,16 +185,27 @@ def main(argv=None):
     p.add_argument("--tokens", type=int, default=64)
     p.add_argument("--head-dim", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--distribution", default="realistic",
+                   choices=("realistic", "gaussian", "student-t", "low-rank"),
+                   help="realistic: outlier key channels and norm spread; the others are "
+                        "seed 002's regimes (default %(default)s)")
+    p.add_argument("--rank", type=int, default=32, help="subspace rank of --distribution low-rank")
     p.add_argument("--with-reference", action="store_true",
                    help="also store the float32 originals under reference/")
     a = p.parse_args(argv)
     if not a.synthetic:
         p.error("only --synthetic is available from the command line; import "
                 "write_kv_dump() to write a model's own tensors")
-    layers = synthetic_layers(a.layers, a.heads, a.kv_heads, a.tokens, a.head_dim, a.seed)
+    if a.distribution == "realistic":
+        layers = synthetic_layers(a.layers, a.heads, a.kv_heads, a.tokens, a.head_dim, a.seed)
+    else:
+        layers = seed002_layers(a.distribution, a.layers, a.heads, a.kv_heads, a.tokens,
+                                a.head_dim, a.seed, rank=a.rank)
     token_ids = np.random.default_rng(a.seed + 1).integers(0, 512, a.tokens)
     write_kv_dump(a.output, layers, dtype=a.dtype, layout=a.layout, token_ids=token_ids,
-                  attrs={"model_name": "synthetic", "seed": np.int64(a.seed)},
+                  attrs={"model_name": "synthetic-" + a.distribution, "seed": np.int64(a.seed),
+                         "n_heads": np.int64(a.heads), "n_kv_heads": np.int64(a.kv_heads),
+                         "head_dim": np.int64(a.head_dim)},
                   with_reference=a.with_reference)
     return 0
 

@@ -9,7 +9,7 @@ set key top right box opaque noenhanced
 set logscale y
 set format y '10^{%L}'
 set datafile missing 'NaN'
-set offsets graph 0.03, graph 0.03, graph 0.03, graph 0.03
+set offsets graph 0.03, graph 0.03, 0, 0
 $s0 << EOD
 1 0.3608672742
 2 0.1158940202

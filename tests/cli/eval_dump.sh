@@ -93,6 +93,20 @@ head -1 "$tmp/d.csv" | grep -qx "codec,family,tensor,layer,head,vectors,queries,
     fail "CSV header: $(head -1 "$tmp/d.csv")"
 [ "$(wc -l <"$tmp/d.csv")" -eq 59 ] || fail "CSV rows: $(wc -l <"$tmp/d.csv")"
 
+# 2b. Keys coded by qjl: scored by its inner-product estimator, from the stored codes.
+"$enc" -i "$sample" -o "$tmp/q.fq.h5" --k-codec qjl --v-codec scalar:bits=2 -q || fail "fq-encode qjl"
+"$bin" -i "$sample" -c "$tmp/q.fq.h5" --last 16 --json "$tmp/q.json" >"$tmp/out" 2>"$tmp/err" ||
+    fail "qjl eval exited $?: $(cat "$tmp/err")"
+grep -q "inner-product estimator" "$tmp/out" || fail "estimator not announced"
+python3 - "$tmp/q.json" "$tmp/c.json" <<'PY' || fail "qjl JSON"
+import json, sys
+q, c = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert q["scores"].startswith("inner-product estimator") and c["scores"] == "decoded keys"
+rq = {r["tensor"]: r for r in q["rows"] if r["layer"] == "all"}
+assert rq["k"]["nominal_bits"] == 1.25 and rq["v"]["nominal_bits"] == 2.25, rq["k"]
+assert rq["attn"]["kl"] > 0 and abs(rq["attn"]["compression_ratio"] - 16 / 1.75) < 1e-12
+PY
+
 # 3. Query subsets: every 8th of the last 64 positions -> 8 per head.
 "$bin" -i "$sample" -c "$tmp/s.fq.h5" --positions stride:8 --last 64 --json - >"$tmp/p.json" 2>"$tmp/err" ||
     fail "--positions exited $?: $(cat "$tmp/err")"

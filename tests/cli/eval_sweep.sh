@@ -31,8 +31,8 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 rows = doc["rows"]
 attn = {r["codec"]: r for r in rows if r["tensor"] == "attn"}
-assert sorted(attn) == ["scalar-b1", "scalar-b2"], sorted(attn)
-b1, b2 = attn["scalar-b1"], attn["scalar-b2"]
+assert sorted(attn) == ["scalar b=1 norm/float16", "scalar b=2 norm/float16"], sorted(attn)
+b1, b2 = attn["scalar b=1 norm/float16"], attn["scalar b=2 norm/float16"]
 assert b1["nominal_bits"] == 1.25 and b2["nominal_bits"] == 2.25
 assert b1["kl"] > b2["kl"] > 0 and b1["out_cos"] < b2["out_cos"] < 1
 assert b1["pareto"] == 1 and b2["pareto"] == 1  # more compression vs more fidelity
@@ -54,6 +54,24 @@ python3 - "$tmp/svg/kl_vs_bits.svg" <<'PY' || fail "SVG does not parse"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 assert root.tag.endswith("svg"), root.tag
+PY
+
+# A codec estimating inner products from its codes (qjl) is scored by its estimator.
+echo '{"codecs": ["qjl", "scalar:bits=1"]}' >"$tmp/qjl.json"
+"$bin" sweep --config "$tmp/qjl.json" -i "$sample" -o "$tmp/qjl" --codebooks "$tmp/cb" --last 32 -q \
+    >/dev/null || fail "qjl sweep exited $?"
+python3 - "$tmp/qjl/rd.json" <<'PY' || fail "qjl scores"
+import json, math, sys
+doc = json.load(open(sys.argv[1]))
+how = {c["codec"]: c["scores"] for c in doc["codecs"]}
+q = [c for c in how if c.startswith("qjl")][0]
+assert how[q].startswith("inner-product estimator"), how
+assert how["scalar b=1 norm/float16"] == "decoded keys", how
+a = [r for r in doc["rows"] if r["codec"] == q and r["tensor"] == "attn"][0]
+assert math.isfinite(a["kl"]) and a["kl"] > 0 and a["nominal_bits"] == 1.25, a
+k = [r for r in doc["rows"] if r["codec"] == q and r["tensor"] == "k"][0]
+# unbiased over random projections, not for one fixed projection on real keys: only small
+assert math.isfinite(k["ip_rmse"]) and abs(k["ip_bias"]) < 0.5 * k["ip_rmse"], k
 PY
 
 # Unknown config key: usage error, one line.

@@ -1,19 +1,22 @@
 #include "fq/io/codec_factory.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "fq/codecs/block_format.hpp"
 #include "fq/codecs/block_vq.hpp"
+#include "fq/codecs/gsrq.hpp"
+#include "fq/codecs/int_quant.hpp"
+#include "fq/codecs/qjl.hpp"
 #include "fq/codecs/scalar.hpp"
+#include "fq/core/sha256.hpp"
 #include "fq/io/json_util.hpp"
-
-#ifndef FQ_CODEBOOK_DIR
-#define FQ_CODEBOOK_DIR "codebooks"
-#endif
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -22,132 +25,114 @@ namespace fq::io {
 
 namespace {
 
-bool is_hash(const std::string& ref) {
-    return ref.rfind("sha256:", 0) == 0;
-}
-
-std::string format_rate(double r) {
-    std::ostringstream s;
-    s << r;
-    return s.str();
-}
-
 // Every codec family this build knows. The registry is one switch in make_codec; a new
-// family adds its name here and its keys in normalize_description.
+// family adds its name to known_families() and its keys in normalize_description.
 bool known_family(const std::string& f) {
-    return f == "fib" || f == "scalar";
+    const auto& all = known_families();
+    return std::find(all.begin(), all.end(), f) != all.end();
+}
+
+std::string family_list() {
+    std::string out;
+    for (const std::string& f : known_families()) out += (out.empty() ? "" : ", ") + f;
+    return out;
+}
+
+// Checksum of the matrices a codec regenerates from seeds at decode time (SPEC 3: they must be
+// bit-reproducible; a mismatch must be detected, not decoded): the first 16 hex digits of
+// SHA-256 over the rotation's checksum (16 ASCII hex digits, core::Rotation::checksum) when
+// there is a rotation, then the QJL matrix S as little-endian float64, row-major, when there
+// is one. "" for codecs without generated matrices.
+std::string generated_checksum(const codecs::Codec& c) {
+    core::Sha256 h;
+    bool any = false;
+    auto add_rotation = [&](const core::Rotation& r) {
+        if (r.kind() == core::RotationKind::none) return;
+        h.update(r.checksum());
+        any = true;
+    };
+    auto add_matrix = [&](const std::vector<double>& m) {
+        for (double v : m) {
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &v, sizeof bits);
+            std::uint8_t b[8];
+            for (int i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+            h.update(b, 8);
+        }
+        any = true;
+    };
+    if (const auto* q = dynamic_cast<const codecs::QjlCodec*>(&c)) {
+        add_matrix(q->matrix());
+    } else if (const auto* sq = dynamic_cast<const codecs::ScalarQjlCodec*>(&c)) {
+        add_rotation(sq->scalar().rotation());
+        add_matrix(sq->qjl().matrix());
+    } else if (const auto* bf = dynamic_cast<const codecs::BlockFormatCodec*>(&c)) {
+        add_rotation(bf->rotation());
+    }
+    return any ? h.finish_hex().substr(0, 16) : std::string();
+}
+
+// Exact Lloyd-Max fixed-point tolerance, as fq-train scalar.
+constexpr double k_scalar_tol = 1e-12;
+
+// The codebook of a scalar description given by bits (+ rotation) for dimension d.
+UniversalCodebook scalar_codebook_for(int d, int bits, core::RotationKind rot, std::uint64_t seed) {
+    return make_scalar_codebook(codecs::lloyd_max_scalar(d, bits, k_scalar_tol), k_scalar_tol, rot,
+                                seed);
 }
 
 }  // namespace
 
-std::string codebook_dir(const std::string& option) {
-    if (!option.empty()) return option;
-    if (const char* env = std::getenv("FQ_CODEBOOKS"); env != nullptr && *env != '\0') return env;
-    return FQ_CODEBOOK_DIR;
+const std::vector<std::string>& known_families() {
+    static const std::vector<std::string> all = {"fib", "scalar", "qjl", "scalar+qjl",
+                                                 "int", "block",  "gsrq"};
+    return all;
 }
 
-CodebookStore::CodebookStore(const std::string& dir) : m_dir(codebook_dir(dir)) {}
-
-void CodebookStore::add(UniversalCodebook cb) {
-    std::string hash = cb.content_hash;
-    m_added[hash] = std::move(cb);
+std::string BuiltCodec::codebook_hash() const {
+    if (gsrq) return gsrq->content_hash;
+    return codebook.content_hash;
 }
 
-UniversalCodebook CodebookStore::resolve(const std::string& ref) const {
-    if (is_hash(ref)) {
-        if (auto it = m_added.find(ref); it != m_added.end()) return it->second;
-        std::error_code ec;
-        if (fs::is_directory(m_dir, ec)) {
-            for (const auto& sub : fs::directory_iterator(m_dir, ec)) {
-                if (!sub.is_directory()) continue;
-                const std::string name = sub.path().filename().string();
-                if (name.size() < 2 || name[0] != 'd') continue;
-                int d = 0;
-                try {
-                    d = std::stoi(name.substr(1));
-                } catch (...) {
-                    continue;
-                }
-                for (const ShippedCodebook& s : shipped(d))
-                    if (s.content_hash == ref) return load_codebook(s.path);
-            }
+std::string codec_label(const BuiltCodec& b) {
+    const Json& j = b.description;
+    const std::string f = j.value("codec", std::string());
+    std::ostringstream o;
+    o << f;
+    if (f == "fib" || f == "scalar") {
+        const auto& s = b.codebook.spec;
+        if (f == "scalar") {
+            int bits = 0;
+            while ((1 << bits) < s.main.N) ++bits;
+            o << " b=" << bits;
+        } else {
+            o << " k=" << s.main.k << " N=" << s.main.N;
         }
-        throw IoError("codebook " + ref + " not found (not embedded, not given with -c, not in " +
-                      m_dir + ")");
+        if (s.rotation != core::RotationKind::haar) o << " " << core::to_string(s.rotation);
+        o << " " << j["header"].get<std::string>() << "/" << j["header_type"].get<std::string>();
+    } else if (f == "qjl") {
+        o << " m=" << (j["m"].get<int>() == 0 ? b.codec->dim() : j["m"].get<int>());
+    } else if (f == "scalar+qjl") {
+        o << " b=" << j["bits"].get<int>() << " " << j["rotation"].get<std::string>()
+          << " m=" << (j["m"].get<int>() == 0 ? b.codec->dim() : j["m"].get<int>());
+    } else if (f == "int") {
+        o << " b=" << j["bits"].get<int>() << " G=" << j["group"].get<int>() << " "
+          << j["grouping"].get<std::string>();
+    } else if (f == "block") {
+        o << " " << j["format"].get<std::string>();
+        if (j["rotation"] != "none") o << " " << j["rotation"].get<std::string>();
+    } else if (f == "gsrq" && b.gsrq) {
+        const auto& c = b.gsrq->codebooks;
+        o << " D=" << c.D << " K=" << c.K << " S=" << c.S << " beam=" << j["beam"].get<int>();
     }
-    std::error_code ec;
-    if (fs::exists(ref, ec)) return load_codebook(ref);
-    const fs::path in_dir = fs::path(m_dir) / ref;
-    if (fs::path(ref).is_relative() && fs::exists(in_dir, ec))
-        return load_codebook(in_dir.string());
-    throw IoError("codebook file '" + ref + "' not found (nor in " + m_dir + ")");
+    return o.str();
 }
 
-std::vector<ShippedCodebook> CodebookStore::shipped(int d) const {
-    std::vector<ShippedCodebook> out;
-    const fs::path sub = fs::path(m_dir) / ("d" + std::to_string(d));
-    std::error_code ec;
-    if (!fs::is_directory(sub, ec)) return out;
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(sub, ec))
-        if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const fs::path& p : files) {
-        UniversalCodebook cb;
-        try {
-            cb = load_codebook(p.string());
-        } catch (const Error&) {
-            continue;  // not a codebook (or damaged): never chosen
-        }
-        if (cb.spec.d != d) continue;
-        ShippedCodebook s;
-        s.path = p.string();
-        s.family = cb.family;
-        s.d = cb.spec.d;
-        s.k = cb.spec.main.k;
-        s.N = cb.spec.main.N;
-        s.rate = cb.rate;
-        s.val_total_mse = cb.val_total_mse;
-        s.content_hash = cb.content_hash;
-        out.push_back(std::move(s));
-    }
-    return out;
-}
-
-std::string train_command_for(int d, double rate, const std::string& family,
-                              const std::string& dir) {
-    const std::string where = dir + "/d" + std::to_string(d) + "/";
-    if (family == "scalar") {
-        const int bits = std::clamp(static_cast<int>(std::lround(rate)), 1, 8);
-        return "fq-train scalar --d " + std::to_string(d) + " --bits " + std::to_string(bits) +
-               " -o " + where + "scalar-b" + std::to_string(bits) + ".json";
-    }
-    // Largest block dimension with N = 2^(rate k) <= 256 (and k < d): the paper's sweet spot.
-    int k = 1;
-    for (int kk = 1; kk < d && kk <= 32; ++kk)
-        if (std::pow(2.0, rate * kk) <= 256.0 + 1e-9) k = kk;
-    const int N = std::max(2, static_cast<int>(std::lround(std::pow(2.0, rate * k))));
-    return "fq-train fib --d " + std::to_string(d) + " --k " + std::to_string(k) + " --N " +
-           std::to_string(N) + " -o " + where + "fib-k" + std::to_string(k) + "-N" +
-           std::to_string(N) + ".json";
-}
-
-ShippedCodebook CodebookStore::default_codebook_for(int d, double rate,
-                                                    const std::string& family) const {
-    const std::vector<ShippedCodebook> all = shipped(d);
-    const ShippedCodebook* best = nullptr;
-    for (const ShippedCodebook& s : all) {
-        if (s.family != family || s.rate > rate + 1e-9) continue;
-        if (best == nullptr || s.rate > best->rate + 1e-12 ||
-            (std::abs(s.rate - best->rate) <= 1e-12 && s.val_total_mse < best->val_total_mse))
-            best = &s;
-    }
-    if (best == nullptr)
-        throw UsageError("no shipped " + family + " codebook for d = " + std::to_string(d) +
-                         " at rate <= " + format_rate(rate) + " bits per coordinate in " + m_dir +
-                         "/d" + std::to_string(d) +
-                         "; make one with: " + train_command_for(d, rate, family, m_dir));
-    return *best;
+Json with_tensor_defaults(Json desc, KvKind kind) {
+    if (desc.is_object() && desc.value("codec", std::string()) == "int" &&
+        !desc.contains("grouping") && (kind == KvKind::k || kind == KvKind::v))
+        desc["grouping"] = kind == KvKind::k ? "per_channel" : "per_token";
+    return desc;
 }
 
 Json normalize_description(const Json& desc, const std::string& context, ExitCode code) {
@@ -156,41 +141,192 @@ Json normalize_description(const Json& desc, const std::string& context, ExitCod
     if (!desc.contains("codec")) rd.fail("missing key 'codec'");
     const std::string family = rd.get_string(desc, "codec");
     if (!known_family(family))
-        rd.fail("unknown codec '" + family + "' (this build knows fib, scalar)");
-    for (auto it = desc.begin(); it != desc.end(); ++it)
-        if (it.key() != "codec" && it.key() != "codebook" && it.key() != "header" &&
-            it.key() != "header_type")
-            rd.fail("unknown key '" + it.key() + "' for codec " + family);
-    if (!desc.contains("codebook")) rd.fail("missing key 'codebook'");
+        rd.fail("unknown codec '" + family + "' (this build knows " + family_list() + ")");
+    auto allow = [&](std::initializer_list<const char*> keys) {
+        for (auto it = desc.begin(); it != desc.end(); ++it) {
+            bool ok = it.key() == "codec";
+            for (const char* k : keys) ok = ok || it.key() == k;
+            if (!ok) rd.fail("unknown key '" + it.key() + "' for codec " + family);
+        }
+    };
+    auto str = [&](const char* key, const std::string& dflt,
+                   std::initializer_list<const char*> values) {
+        const std::string v = desc.contains(key) ? rd.get_string(desc, key) : dflt;
+        std::string list;
+        for (const char* x : values) {
+            if (v == x) return v;
+            list += (list.empty() ? "\"" : ", \"") + std::string(x) + "\"";
+        }
+        rd.fail(std::string(key) + " must be one of " + list + ", got \"" + v + "\"");
+    };
+    auto integer = [&](const char* key, int dflt, int lo, int hi) {
+        return desc.contains(key) ? rd.get_int(desc, key, lo, hi) : dflt;
+    };
+    auto u64 = [&](const char* key, std::uint64_t dflt) {
+        return desc.contains(key) ? rd.get_uint64(desc, key) : dflt;
+    };
     Json out = Json::object();
     out["codec"] = family;
-    out["codebook"] = rd.get_string(desc, "codebook");
-    out["header"] = desc.contains("header") ? rd.get_string(desc, "header") : "norm";
-    out["header_type"] =
-        desc.contains("header_type") ? rd.get_string(desc, "header_type") : "float16";
-    if (out["header"] != "norm" && out["header"] != "gain")
-        rd.fail("header must be \"norm\" or \"gain\", got " + out["header"].dump());
-    if (out["header_type"] != "float16" && out["header_type"] != "float32")
-        rd.fail("header_type must be \"float16\" or \"float32\", got " + out["header_type"].dump());
+    // Written by make_codec for qjl, scalar+qjl and rotated block codecs; checked there.
+    auto keep_checksum = [&] {
+        if (desc.contains("checksum")) out["checksum"] = rd.get_string(desc, "checksum");
+    };
+    if (family == "fib" || family == "scalar") {
+        if (family == "fib")
+            allow({"codebook", "header", "header_type"});
+        else
+            allow({"codebook", "bits", "rotation", "rotation_seed", "header", "header_type"});
+        if (family == "scalar" && desc.contains("bits")) {
+            if (desc.contains("codebook"))
+                rd.fail(
+                    "unknown key 'bits' beside 'codebook' (a scalar description gives "
+                    "either a codebook or bits, not both)");
+            out["bits"] = integer("bits", 2, 1, 8);
+            out["rotation"] = str("rotation", "haar", {"none", "haar", "hadamard"});
+            out["rotation_seed"] = u64("rotation_seed", 1);
+        } else {
+            if (desc.contains("rotation") || desc.contains("rotation_seed"))
+                rd.fail("'rotation' goes with 'bits' (a codebook file carries its own rotation)");
+            if (!desc.contains("codebook")) rd.fail("missing key 'codebook'");
+            out["codebook"] = rd.get_string(desc, "codebook");
+        }
+        out["header"] = str("header", "norm", {"norm", "gain"});
+        out["header_type"] = str("header_type", "float16", {"float16", "float32"});
+    } else if (family == "qjl") {
+        allow({"m", "seed", "checksum"});
+        out["m"] = integer("m", 0, 0, 1 << 20);
+        out["seed"] = u64("seed", codecs::QjlParams{}.seed);
+        keep_checksum();
+    } else if (family == "scalar+qjl") {
+        allow({"bits", "rotation", "rotation_seed", "qjl_seed", "m", "checksum"});
+        const codecs::ScalarQjlParams p;
+        out["bits"] = integer("bits", 3, 2, 9);
+        out["rotation"] = str("rotation", "hadamard", {"hadamard", "haar"});
+        out["rotation_seed"] = u64("rotation_seed", p.rotation_seed);
+        out["qjl_seed"] = u64("qjl_seed", p.qjl_seed);
+        out["m"] = integer("m", 0, 0, 1 << 20);
+        keep_checksum();
+    } else if (family == "int") {
+        allow({"bits", "group", "grouping"});
+        const codecs::IntQuantParams p;
+        out["bits"] = integer("bits", p.bits, 1, 8);
+        out["group"] = integer("group", p.group, 1, 1 << 16);
+        out["grouping"] = str("grouping", "per_token", {"per_token", "per_channel"});
+    } else if (family == "block") {
+        allow({"format", "rotation", "rotation_seed", "checksum"});
+        out["format"] = str("format", "q8_0", {"q8_0", "q4_0"});
+        out["rotation"] = str("rotation", "none", {"none", "hadamard", "haar"});
+        out["rotation_seed"] = u64("rotation_seed", 1);
+        keep_checksum();
+    } else {  // gsrq
+        allow({"codebook", "beam"});
+        if (!desc.contains("codebook")) rd.fail("missing key 'codebook'");
+        out["codebook"] = rd.get_string(desc, "codebook");
+        out["beam"] = integer("beam", 1, 1, 4096);
+    }
     return out;
 }
 
 BuiltCodec make_codec(const Json& desc, const CodebookStore& store, const std::string& context,
-                      ExitCode code) {
+                      ExitCode code, int d) {
     Json norm = normalize_description(desc, context, code);
     const JsonReader rd(context, code);
-    BuiltCodec out;
-    out.codebook = store.resolve(norm["codebook"].get<std::string>());
     const std::string family = norm["codec"].get<std::string>();
-    if (out.codebook.family != family)
-        rd.fail("codec '" + family + "' needs a " + family + " codebook, " +
-                norm["codebook"].get<std::string>() + " is a " + out.codebook.family + " codebook");
-    codecs::HeaderOptions h;
-    h.value = norm["header"] == "gain" ? codecs::NormHeader::gain : codecs::NormHeader::norm;
-    h.type = norm["header_type"] == "float32" ? codecs::HeaderType::float32
-                                              : codecs::HeaderType::float16;
-    out.codec = std::make_shared<codecs::BlockVqCodec>(family, out.codebook.spec, h);
-    norm["codebook"] = out.codebook.content_hash;
+    BuiltCodec out;
+    auto need_d = [&](int d_min) {
+        if (d < d_min)
+            rd.fail("codec " + family + " needs the data's dimension" +
+                    (d > 0 ? " >= " + std::to_string(d_min) + ", got " + std::to_string(d) : ""));
+    };
+    auto rotation = [&](const char* key) {
+        return core::rotation_kind_from_string(norm[key].get<std::string>());
+    };
+    try {
+        if (family == "fib" || family == "scalar") {
+            if (norm.contains("bits")) {
+                need_d(3);
+                out.codebook = scalar_codebook_for(d, norm["bits"].get<int>(), rotation("rotation"),
+                                                   norm["rotation_seed"].get<std::uint64_t>());
+                Json stored = Json::object();
+                stored["codec"] = family;
+                stored["codebook"] = out.codebook.content_hash;
+                stored["header"] = norm["header"];
+                stored["header_type"] = norm["header_type"];
+                norm = std::move(stored);
+            } else {
+                out.codebook = store.resolve(norm["codebook"].get<std::string>());
+            }
+            if (out.codebook.family != family)
+                rd.fail("codec '" + family + "' needs a " + family + " codebook, " +
+                        norm["codebook"].get<std::string>() + " is a " + out.codebook.family +
+                        " codebook");
+            codecs::HeaderOptions h;
+            h.value =
+                norm["header"] == "gain" ? codecs::NormHeader::gain : codecs::NormHeader::norm;
+            h.type = norm["header_type"] == "float32" ? codecs::HeaderType::float32
+                                                      : codecs::HeaderType::float16;
+            out.codec = std::make_shared<codecs::BlockVqCodec>(family, out.codebook.spec, h);
+            norm["codebook"] = out.codebook.content_hash;
+        } else if (family == "qjl") {
+            need_d(1);
+            codecs::QjlParams p;
+            p.d = d;
+            p.m = norm["m"].get<int>();
+            p.seed = norm["seed"].get<std::uint64_t>();
+            out.codec = std::make_shared<codecs::QjlCodec>(p);
+        } else if (family == "scalar+qjl") {
+            need_d(3);
+            codecs::ScalarQjlParams p;
+            p.d = d;
+            p.bits = norm["bits"].get<int>();
+            p.rotation = rotation("rotation");
+            p.rotation_seed = norm["rotation_seed"].get<std::uint64_t>();
+            p.qjl_seed = norm["qjl_seed"].get<std::uint64_t>();
+            p.m = norm["m"].get<int>();
+            out.codec = std::make_shared<codecs::ScalarQjlCodec>(p);
+        } else if (family == "int") {
+            need_d(1);
+            codecs::IntQuantParams p;
+            p.d = d;
+            p.bits = norm["bits"].get<int>();
+            p.group = norm["group"].get<int>();
+            p.grouping = codecs::int_grouping_from_string(norm["grouping"].get<std::string>());
+            out.codec = std::make_shared<codecs::IntQuantCodec>(p);
+        } else if (family == "block") {
+            need_d(1);
+            codecs::BlockFormatParams p;
+            p.d = d;
+            p.format = codecs::block_format_from_string(norm["format"].get<std::string>());
+            p.rotation = rotation("rotation");
+            p.rotation_seed = norm["rotation_seed"].get<std::uint64_t>();
+            out.codec = std::make_shared<codecs::BlockFormatCodec>(p);
+        } else {  // gsrq
+            auto f = std::make_shared<GsrqCodebookFile>(
+                store.resolve_gsrq(norm["codebook"].get<std::string>()));
+            out.codec = std::make_shared<codecs::GsrqCodec>(f->codebooks, norm["beam"].get<int>());
+            norm["codebook"] = f->content_hash;
+            out.gsrq = std::move(f);
+        }
+    } catch (const UsageError& e) {  // parameters the codec refuses (d not a power of two, ...)
+        const std::string what = e.what();
+        if (what.rfind(context, 0) == 0) throw;
+        rd.fail(what);
+    }
+    if (const std::string sum = generated_checksum(*out.codec); !sum.empty()) {
+        if (norm.contains("checksum") && norm["checksum"] != sum)
+            rd.fail("the rotation / projection regenerated on this platform (checksum " + sum +
+                    ") differs from the description's checksum " +
+                    norm["checksum"].get<std::string>());
+        norm["checksum"] = sum;
+    } else if (norm.contains("checksum")) {
+        rd.fail("'checksum' given for a codec without a generated matrix");
+    }
+    if (d > 0 && out.codec->dim() != d)
+        rd.fail("the data has d = " + std::to_string(d) + " but the codec " +
+                (norm.contains("codebook")
+                     ? "(codebook " + norm["codebook"].get<std::string>() + ") "
+                     : std::string()) +
+                "has d = " + std::to_string(out.codec->dim()));
     out.description = std::move(norm);
     return out;
 }
@@ -211,16 +347,68 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
     const std::string ctx = "codec '" + spec + "'";
     const auto colon = spec.find(':');
     const std::string family = spec.substr(0, colon);
-    if (colon != std::string::npos && known_family(family)) {
-        std::map<std::string, std::string> kv;
+    std::map<std::string, std::string> kv;
+    if (known_family(family) && colon != std::string::npos) {
         std::stringstream ss(spec.substr(colon + 1));
         std::string item;
         while (std::getline(ss, item, ',')) {
             const auto eq = item.find('=');
             if (eq == std::string::npos || eq == 0)
                 throw UsageError(ctx + ": expected key=value, got '" + item + "'");
-            kv[item.substr(0, eq)] = item.substr(eq + 1);
+            if (!kv.emplace(item.substr(0, eq), item.substr(eq + 1)).second)
+                throw UsageError(ctx + ": key '" + item.substr(0, eq) + "' given twice");
         }
+    }
+    // Families described by their parameters alone (and gsrq): key=value as JSON, integers
+    // as numbers; normalize_description checks names and values later (make_codec).
+    const bool scalar_rotated =
+        family == "scalar" && (kv.count("rotation") || kv.count("rotation_seed"));
+    if (known_family(family) && ((family != "fib" && family != "scalar") || scalar_rotated) &&
+        (colon != std::string::npos || spec == family)) {
+        Json j = Json::object();
+        j["codec"] = family;
+        for (const auto& [key, value] : kv) {
+            std::size_t pos = 0;
+            long long x = 0;
+            bool is_int = !value.empty() &&
+                          (std::isdigit(static_cast<unsigned char>(value[0])) || value[0] == '-');
+            if (is_int) {
+                try {
+                    x = std::stoll(value, &pos);
+                } catch (...) {
+                    pos = 0;
+                }
+                is_int = pos == value.size();
+            }
+            const bool is_u64 =
+                key.size() >= 4 && key.substr(key.size() - 4) == "seed" && !value.empty() &&
+                std::all_of(value.begin(), value.end(),
+                            [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+            if (is_u64) {
+                try {
+                    j[key] = static_cast<std::uint64_t>(std::stoull(value));
+                } catch (...) {
+                    throw UsageError(ctx + ": " + key + " must be an unsigned integer");
+                }
+            } else if (is_int) {
+                j[key] = x;
+            } else {
+                j[key] = value;
+            }
+        }
+        if (family == "scalar") {
+            if (kv.count("rate") && !kv.count("bits")) {
+                j["bits"] = j["rate"];
+                j.erase("rate");
+            }
+            if (!j.contains("bits")) j["bits"] = 2;
+            if (!j.contains("header")) j["header"] = header;
+            if (!j.contains("header_type")) j["header_type"] = header_type;
+        }
+        normalize_description(with_tensor_defaults(j, KvKind::v), ctx, ExitCode::usage);
+        return j;
+    }
+    if (colon != std::string::npos && known_family(family)) {
         auto number = [&](const std::string& key) {
             const std::string& v = kv.at(key);
             std::size_t pos = 0;
@@ -298,8 +486,9 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
     std::error_code ec;
     if (!fs::exists(spec, ec))
         throw UsageError(ctx +
-                         ": neither a short form (fib:rate=2, fib:k=4,N=256, scalar:bits=2) "
-                         "nor an existing file");
+                         ": neither a short form (fib:rate=2, fib:k=4,N=256, scalar:bits=2, qjl, "
+                         "scalar+qjl:bits=3, int:bits=4,group=32, block:format=q4_0, "
+                         "gsrq:codebook=FILE) nor an existing file");
     std::string text;
     {
         std::ifstream in(spec, std::ios::binary);
@@ -310,6 +499,13 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
     }
     const JsonReader rd("codec file '" + spec + "'", ExitCode::usage);
     Json doc = rd.parse(text);
+    if (doc.is_object() && doc.contains("format") && doc["format"] == k_gsrq_format) {
+        parse_gsrq(text, spec);  // validates
+        Json j = Json::object();
+        j["codec"] = "gsrq";
+        j["codebook"] = spec;
+        return j;
+    }
     if (doc.is_object() && doc.contains("format") && doc["format"] == k_codebook_format) {
         UniversalCodebook cb = parse_codebook(text, spec);
         Json j = Json::object();
@@ -319,7 +515,10 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
         j["header_type"] = header_type;
         return j;
     }
-    return normalize_description(doc, "codec file '" + spec + "'", ExitCode::usage);
+    const Json norm = normalize_description(with_tensor_defaults(doc, KvKind::v),
+                                            "codec file '" + spec + "'", ExitCode::usage);
+    const std::string f = norm["codec"].get<std::string>();
+    return f == "fib" || f == "scalar" ? norm : doc;  // others: tensor defaults still open
 }
 
 }  // namespace fq::io

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "fq/core/error.hpp"
+#include "fq/core/parallel.hpp"
 #include "fq/core/sha256.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/hdf5_util.hpp"
@@ -29,6 +30,7 @@ constexpr std::int64_t k_max_code_bytes = 1 << 20;
 constexpr std::int64_t k_max_block_tokens = 1 << 24;
 constexpr std::size_t k_max_block_bytes = std::size_t{1} << 31;  // one block of all heads
 constexpr std::size_t k_max_codebook_bytes = std::size_t{1} << 28;
+constexpr std::int64_t k_max_block_vectors = 1 << 16;
 
 // Attribute names the container owns at the root (skipped when copying the dump's).
 const std::vector<std::string> k_root_attrs = {"fq_format", "fq_format_version", "fq_version",
@@ -162,6 +164,9 @@ struct EncodedFileWriter::Impl {
     std::set<std::string> codebooks;
     std::map<std::string, PendingDataset> open;
     std::vector<std::string> encoded, copied;
+    // Writes /codebooks/<hex> holding text (a codebook file), hash its content hash.
+    // format: attribute "format" (nullptr: none, a universal codebook file).
+    void embed(const std::string& hash, const std::string& text, const char* format = nullptr);
 };
 
 EncodedFileWriter::EncodedFileWriter(const std::string& path)
@@ -178,13 +183,24 @@ const std::string& EncodedFileWriter::path() const {
 void EncodedFileWriter::add_codebook(const UniversalCodebook& cb) {
     Impl& m = *m_impl;
     if (m.codebooks.count(cb.content_hash)) return;
-    const std::string text = serialize_codebook(cb);
-    const std::string hash = compute_content_hash(cb);
+    m.embed(compute_content_hash(cb), serialize_codebook(cb));
+}
+
+void EncodedFileWriter::add_codebook(const GsrqCodebookFile& cb) {
+    Impl& m = *m_impl;
+    if (m.codebooks.count(cb.content_hash)) return;
+    m.embed(gsrq_content_hash(cb.codebooks), serialize_gsrq(cb), k_gsrq_format);
+}
+
+void EncodedFileWriter::Impl::embed(const std::string& hash, const std::string& text,
+                                    const char* format) {
+    Impl& m = *this;
     const std::string name = "codebooks/" + hash_hex(hash);
     h5::Dataset ds = make_u8_dataset(m.out.id(), name, {text.size()});
     h5::write_slab(ds.id(), H5T_NATIVE_UINT8, {}, {}, text.data());
     h5::write_attr_string(ds.id(), "content_hash", hash);
     h5::write_attr_string(ds.id(), "media_type", "application/json");
+    if (format != nullptr) h5::write_attr_string(ds.id(), "format", format);
     m.codebooks.insert(hash);
 }
 
@@ -196,9 +212,11 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
             where + ": dataset path collides with the container's codebooks group");
     require(m.open.count(p) == 0 && !h5::exists(m.out.id(), p), where + ": already written");
     require(info.heads >= 1 && info.tokens >= 0 && info.d >= 1 && info.code_bytes >= 1 &&
-                info.block_tokens >= 1 && info.block_tokens <= k_max_block_tokens,
+                info.block_tokens >= 1 && info.block_tokens <= k_max_block_tokens &&
+                info.block_vectors >= 1 && info.block_vectors <= k_max_block_vectors &&
+                info.block_tokens % info.block_vectors == 0,
             where + ": invalid sizes");
-    require(m.codebooks.count(info.codebook) == 1,
+    require(info.codebook.empty() || m.codebooks.count(info.codebook) == 1,
             where + ": codebook " + info.codebook + " was not added");
     PendingDataset pd;
     pd.info = info;
@@ -219,12 +237,15 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
     h5::write_attr_double(g.id(), "rate", info.rate());
     h5::write_attr_double(g.id(), "stored_rate", info.stored_rate());
     h5::write_attr_int(g.id(), "block_tokens", info.block_tokens);
+    // Written only when > 1: files of per-vector codecs stay as version 1 always wrote them.
+    if (info.block_vectors > 1) h5::write_attr_int(g.id(), "block_vectors", info.block_vectors);
 
-    const std::vector<hsize_t> dims = {static_cast<hsize_t>(info.heads),
-                                       static_cast<hsize_t>(info.tokens), info.code_bytes};
+    const std::int64_t rows = info.rows();
+    const std::vector<hsize_t> dims = {static_cast<hsize_t>(info.heads), static_cast<hsize_t>(rows),
+                                       info.code_bytes};
     std::vector<hsize_t> chunk;
-    if (info.tokens > 0)
-        chunk = {1, static_cast<hsize_t>(std::min(info.block_tokens, info.tokens)),
+    if (rows > 0)
+        chunk = {1, static_cast<hsize_t>(std::min(info.block_tokens / info.block_vectors, rows)),
                  info.code_bytes};
     pd.codes = make_u8_dataset(m.out.id(), p + "/codes", dims, chunk);
     const std::size_t nb = static_cast<std::size_t>(pd.info.blocks());
@@ -246,8 +267,8 @@ void EncodedFileWriter::write_block(const std::string& path, std::int64_t t0, st
     require(t0 >= 0 && t0 < info.tokens && t0 % B == 0 && t1 == std::min(t0 + B, info.tokens),
             m.out.path() + ": " + p + ": write_block needs a whole block");
     const auto b = static_cast<std::size_t>(t0 / B);
-    const auto n = static_cast<std::size_t>(t1 - t0);
-    h5::write_slab(pd.codes.id(), H5T_NATIVE_UINT8, {0, static_cast<hsize_t>(t0), 0},
+    const auto n = static_cast<std::size_t>(info.row_end(t1) - info.row_of(t0));
+    h5::write_slab(pd.codes.id(), H5T_NATIVE_UINT8, {0, static_cast<hsize_t>(info.row_of(t0)), 0},
                    {static_cast<hsize_t>(info.heads), n, info.code_bytes}, codes);
     const std::size_t nb = pd.written.size();
     for (int h = 0; h < info.heads; ++h) {
@@ -333,6 +354,8 @@ struct EncodedFileReader::Impl {
         throw CorruptError(path + ": " + what);
     }
     EncodedDataset read_info(const std::string& p) const;
+    // The text of /codebooks/<hex of hash>, sizes checked (CorruptError).
+    std::string embedded_text(const std::string& hash) const;
 };
 
 namespace {
@@ -371,6 +394,12 @@ EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
         const std::int64_t d = h5::read_attr_int(gid, "d");
         const std::int64_t cb = h5::read_attr_int(gid, "code_bytes");
         e.block_tokens = h5::read_attr_int(gid, "block_tokens");
+        e.block_vectors =
+            h5::has_attr(gid, "block_vectors") ? h5::read_attr_int(gid, "block_vectors") : 1;
+        if (e.block_vectors < 1 || e.block_vectors > k_max_block_vectors ||
+            e.block_tokens % e.block_vectors != 0)
+            m.corrupt(where + "block_vectors " + std::to_string(e.block_vectors) +
+                      " out of range or not dividing block_tokens");
         if (heads < 1 || heads > k_max_heads || e.tokens < 0 || e.tokens > k_max_tokens || d < 1 ||
             d > k_max_d || cb < 1 || cb > k_max_code_bytes || e.block_tokens < 1 ||
             e.block_tokens > k_max_block_tokens)
@@ -400,9 +429,9 @@ EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
         e.codec = normalize_description(rd.parse(codec_text), m.path + ": " + p + ": codec",
                                         ExitCode::corrupt);
         e.codebook = h5::read_attr_string(gid, "codebook");
-        if (!valid_hash(e.codebook))
+        if (!valid_hash(e.codebook) && !(e.codebook.empty() && !e.codec.contains("codebook")))
             m.corrupt(where + "invalid codebook hash '" + e.codebook + "'");
-        if (e.codec["codebook"] != e.codebook)
+        if (e.codec.value("codebook", std::string()) != e.codebook)
             m.corrupt(where + "codec description names another codebook than attribute codebook");
         e.payload_sha256 = h5::read_attr_string(gid, "payload_sha256");
         if (!valid_hash(e.payload_sha256)) m.corrupt(where + "invalid payload_sha256");
@@ -410,14 +439,14 @@ EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
         h5::Dataset codes = h5::open_dataset(m.file.id(), p + "/codes");
         const auto dims = h5::dataset_dims(codes.id());
         if (dims != std::vector<hsize_t>{static_cast<hsize_t>(heads),
-                                         static_cast<hsize_t>(e.tokens), static_cast<hsize_t>(cb)})
+                                         static_cast<hsize_t>(e.rows()), static_cast<hsize_t>(cb)})
             m.corrupt(where + "codes dataset shape does not match the attributes");
         h5::Dataset table = h5::open_dataset(m.file.id(), p + "/block_sha256");
         if (h5::dataset_dims(table.id()) !=
             std::vector<hsize_t>{static_cast<hsize_t>(heads), static_cast<hsize_t>(e.blocks()), 32})
             m.corrupt(where + "block_sha256 shape does not match the attributes");
         const double bytes =
-            static_cast<double>(heads) * static_cast<double>(e.tokens) * static_cast<double>(cb);
+            static_cast<double>(heads) * static_cast<double>(e.rows()) * static_cast<double>(cb);
         if (bytes > static_cast<double>(m.file_size))
             m.corrupt(where + "codes (" + std::to_string(static_cast<std::uint64_t>(bytes)) +
                       " bytes) larger than the file: truncated");
@@ -513,16 +542,50 @@ const EncodedDataset& EncodedFileReader::dataset(const std::string& path) const 
     return m_impl->datasets[it->second];
 }
 
-std::vector<std::string> EncodedFileReader::codebook_hashes() const {
+namespace {
+// Embedded codebooks whose attribute "format" is `format` ("" = absent: universal ones).
+std::vector<std::string> embedded_hashes(hid_t file, const std::string& format) {
     std::vector<std::string> out;
-    if (!h5::exists(m_impl->file.id(), "codebooks")) return out;
-    for (const std::string& p : h5::list_datasets(m_impl->file.id()))
-        if (p.rfind("codebooks/", 0) == 0) out.push_back("sha256:" + p.substr(10));
+    if (!h5::exists(file, "codebooks")) return out;
+    for (const std::string& p : h5::list_datasets(file)) {
+        if (p.rfind("codebooks/", 0) != 0) continue;
+        h5::Dataset ds = h5::open_dataset(file, p);
+        const std::string f =
+            h5::has_attr(ds.id(), "format") ? h5::read_attr_string(ds.id(), "format") : "";
+        if (f == format) out.push_back("sha256:" + p.substr(10));
+    }
     return out;
+}
+}  // namespace
+
+std::vector<std::string> EncodedFileReader::codebook_hashes() const {
+    return embedded_hashes(m_impl->file.id(), "");
+}
+
+std::vector<std::string> EncodedFileReader::gsrq_codebook_hashes() const {
+    return embedded_hashes(m_impl->file.id(), k_gsrq_format);
 }
 
 UniversalCodebook EncodedFileReader::codebook(const std::string& hash) const {
     const Impl& m = *m_impl;
+    const std::string name = "codebooks/" + (valid_hash(hash) ? hash_hex(hash) : std::string());
+    UniversalCodebook cb = parse_codebook(m.embedded_text(hash), m.path + ": " + name);
+    if (cb.content_hash != hash)
+        m.corrupt(name + ": embedded codebook hashes to " + cb.content_hash + ", not " + hash);
+    return cb;
+}
+
+GsrqCodebookFile EncodedFileReader::gsrq_codebook(const std::string& hash) const {
+    const Impl& m = *m_impl;
+    const std::string name = "codebooks/" + (valid_hash(hash) ? hash_hex(hash) : std::string());
+    GsrqCodebookFile cb = parse_gsrq(m.embedded_text(hash), m.path + ": " + name);
+    if (cb.content_hash != hash)
+        m.corrupt(name + ": embedded codebook hashes to " + cb.content_hash + ", not " + hash);
+    return cb;
+}
+
+std::string EncodedFileReader::Impl::embedded_text(const std::string& hash) const {
+    const Impl& m = *this;
     if (!valid_hash(hash)) m.corrupt("invalid codebook hash '" + hash + "'");
     const std::string name = "codebooks/" + hash_hex(hash);
     if (!h5::is_dataset(m.file.id(), name))
@@ -539,22 +602,20 @@ UniversalCodebook EncodedFileReader::codebook(const std::string& hash) const {
     } catch (const IoError& e) {
         m.corrupt(name + ": unreadable: " + e.what());
     }
-    UniversalCodebook cb = parse_codebook(text, m.path + ": " + name);
-    if (cb.content_hash != hash)
-        m.corrupt(name + ": embedded codebook hashes to " + cb.content_hash + ", not " + hash);
-    return cb;
+    return text;
 }
 
 void EncodedFileReader::read_codes(const EncodedDataset& info, const Slab& slab,
                                    std::uint8_t* out) const {
     const Impl& m = *m_impl;
     const std::string where = info.path + ": ";
+    const std::int64_t rows = info.rows();
     require(slab.h0 >= 0 && slab.h0 < slab.h1 && slab.h1 <= info.heads && slab.t0 >= 0 &&
-                slab.t0 < slab.t1 && slab.t1 <= info.tokens,
+                slab.t0 < slab.t1 && slab.t1 <= rows,
             m.path + ": " + where + "slab outside the dataset");
     const std::size_t cb = info.code_bytes;
     const auto nb = static_cast<std::size_t>(info.blocks());
-    const std::int64_t B = info.block_tokens;
+    const std::int64_t B = info.block_tokens / info.block_vectors;  // rows per checksum block
     const std::size_t hn = static_cast<std::size_t>(slab.heads());
     if (static_cast<double>(hn) * static_cast<double>(B) * static_cast<double>(cb) >
         static_cast<double>(k_max_block_bytes))
@@ -585,7 +646,7 @@ void EncodedFileReader::read_codes(const EncodedDataset& info, const Slab& slab,
     std::vector<std::uint8_t> buf;
     const std::size_t out_tokens = static_cast<std::size_t>(slab.tokens());
     for (std::int64_t b = slab.t0 / B; b * B < slab.t1; ++b) {
-        const std::int64_t bs = b * B, be = std::min(bs + B, info.tokens);
+        const std::int64_t bs = b * B, be = std::min(bs + B, rows);
         const auto n = static_cast<std::size_t>(be - bs);
         buf.resize(hn * n * cb);
         try {
@@ -601,13 +662,51 @@ void EncodedFileReader::read_codes(const EncodedDataset& info, const Slab& slab,
             if (std::memcmp(dg.data(), &table[(h * nb + static_cast<std::size_t>(b)) * 32], 32) !=
                 0)
                 m.corrupt(where + "checksum mismatch in head " + std::to_string(h) + ", tokens [" +
-                          std::to_string(bs) + ", " + std::to_string(be) + ")");
+                          std::to_string(bs * info.block_vectors) + ", " +
+                          std::to_string(std::min(be * info.block_vectors, info.tokens)) + ")");
             const std::int64_t lo = std::max(bs, slab.t0), hi_t = std::min(be, slab.t1);
             std::memcpy(out + (hi * out_tokens + static_cast<std::size_t>(lo - slab.t0)) * cb,
                         &buf[(hi * n + static_cast<std::size_t>(lo - bs)) * cb],
                         static_cast<std::size_t>(hi_t - lo) * cb);
         }
     }
+}
+
+void EncodedFileReader::decode(const EncodedDataset& info, const codecs::Codec& codec,
+                               const Slab& slab, float* out) const {
+    const Impl& m = *m_impl;
+    require(slab.h0 >= 0 && slab.h0 < slab.h1 && slab.h1 <= info.heads && slab.t0 >= 0 &&
+                slab.t0 < slab.t1 && slab.t1 <= info.tokens,
+            m.path + ": " + info.path + ": slab outside the dataset");
+    const auto G = static_cast<std::size_t>(info.block_vectors);
+    if (codec.block_vectors() != G || codec.code_bytes() != info.code_bytes ||
+        codec.dim() != info.d)
+        m.corrupt(info.path + ": the codec does not match the dataset (block_vectors, " +
+                  "code_bytes or d)");
+    const std::int64_t r0 = info.row_of(slab.t0), r1 = info.row_end(slab.t1);
+    const auto hn = static_cast<std::size_t>(slab.heads());
+    const auto nr = static_cast<std::size_t>(r1 - r0);
+    const auto d = static_cast<std::size_t>(info.d);
+    const std::size_t cb = info.code_bytes;
+    std::vector<std::uint8_t> codes(hn * nr * cb);
+    read_codes(info, Slab{slab.h0, slab.h1, r0, r1}, codes.data());
+    // Decoded rows: (hn, nr G, d); copied to out unless the slab is exactly that.
+    const std::size_t span = nr * G;  // tokens decoded per head
+    const std::size_t first = static_cast<std::size_t>(slab.t0 - r0 * info.block_vectors);
+    const auto nt = static_cast<std::size_t>(slab.tokens());
+    const bool direct = first == 0 && span == nt;
+    std::vector<float> tmp(direct ? 0 : hn * span * d);
+    float* x = direct ? out : tmp.data();
+    // Fixed work items of about 512 vectors (output independent of the thread count).
+    const std::size_t rows_per_chunk = std::max<std::size_t>(1, 512 / G);
+    core::parallel_chunks(hn * nr, rows_per_chunk,
+                          [&](std::size_t, std::size_t a, std::size_t end) {
+                              codec.decode(codes.data() + a * cb, (end - a) * G, x + a * G * d);
+                          });
+    if (!direct)
+        for (std::size_t h = 0; h < hn; ++h)
+            std::memcpy(out + h * nt * d, tmp.data() + (h * span + first) * d,
+                        nt * d * sizeof(float));
 }
 
 std::pair<std::int64_t, std::int64_t> parse_range(const std::string& text, std::int64_t n,

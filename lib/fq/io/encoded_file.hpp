@@ -6,14 +6,20 @@
 //                           fq_version, fq_index (JSON: encoded and copied paths),
 //                           + the dump's root attributes
 //   /codebooks/<hex>        uint8 [n]: the codebook file text (JSON), hex = its content
-//                           hash without "sha256:"; attr content_hash
+//                           hash without "sha256:"; attr content_hash; attr format =
+//                           "fq-gsrq-codebook" for a gsrq codebook (absent: universal)
 //   /<path>/                one group per encoded dataset (e.g. layer_0/k), attrs: codec
 //                           description, codebook hash, code_bytes, code_bits, shape, ...
-//   /<path>/codes           uint8 [heads, tokens, code_bytes]: vector (h, t) at a fixed
-//                           offset; chunks [1, block_tokens, code_bytes]; carries the
+//   /<path>/codes           uint8 [heads, rows, code_bytes]: one code per row; rows = tokens
+//                           (vector (h, t) at a fixed offset) unless the codec codes
+//                           groups of G = block_vectors() > 1 vectors (int per_channel):
+//                           then rows = ceil(tokens / G), row j codes tokens [j G, j G + G)
+//                           of its head, a last partial group padded by repeating its last
+//                           vector; chunks [1, block_tokens / G, code_bytes]; carries the
 //                           original dataset's attributes
 //   /<path>/block_sha256    uint8 [heads, ceil(tokens / block_tokens), 32]: SHA-256 of the
-//                           codes of head h, tokens [b B, min((b+1) B, tokens))
+//                           code rows of head h covering tokens [b B, min((b+1) B, tokens))
+//                           (B a multiple of G)
 //   payload_sha256 (attr)   SHA-256 of block_sha256 (all digests in (head, block) order)
 //   /<other>                non-vector datasets (and queries, if kept) copied verbatim
 //
@@ -30,7 +36,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fq/codecs/codec.hpp"
 #include "fq/io/codebook_file.hpp"
+#include "fq/io/gsrq_file.hpp"
 #include "fq/io/kv_dump.hpp"
 
 namespace fq::io {
@@ -50,17 +58,30 @@ struct EncodedDataset {
     std::int64_t tokens = 0;           // attr tokens
     int d = 0;                         // attr d
     nlohmann::ordered_json codec;      // attr codec: stored codec description (JSON text)
-    std::string codebook;              // attr codebook: "sha256:<64 hex>"
-    std::size_t code_bytes = 0;        // attr code_bytes: stride of one code
-    double code_bits = 0;              // attr code_bits: exact header + payload bits
+    std::string codebook;              // attr codebook: "sha256:<64 hex>", "" = none needed
+    std::size_t code_bytes = 0;        // attr code_bytes: stride of one code (one row)
+    double code_bits = 0;              // attr code_bits: exact bits per *vector* (Codec)
+    std::int64_t block_vectors = 1;    // attr block_vectors: G, vectors per code (absent: 1)
     std::int64_t block_tokens = 0;     // attr block_tokens: B, tokens per checksum block
     std::string payload_sha256;        // attr payload_sha256: "sha256:<64 hex>"
 
     std::int64_t blocks() const {
         return tokens == 0 ? 0 : (tokens + block_tokens - 1) / block_tokens;
     }
-    double rate() const { return code_bits / d; }  // bits per coordinate
-    double stored_rate() const { return 8.0 * static_cast<double>(code_bytes) / d; }
+    // Code rows per head: tokens, or ceil(tokens / G) groups.
+    std::int64_t rows() const { return (tokens + block_vectors - 1) / block_vectors; }
+    // Code rows of tokens [t0, t1) (t0 a multiple of G): [t0 / G, ceil(t1 / G)).
+    std::int64_t row_of(std::int64_t t) const { return t / block_vectors; }
+    std::int64_t row_end(std::int64_t t) const { return (t + block_vectors - 1) / block_vectors; }
+    double rate() const { return code_bits / d; }  // bits per coordinate (nominal, exact)
+    // Bits per coordinate as stored: byte padding of a code and, for G > 1, the padding of
+    // the last partial group included: 8 C rows / (tokens d).
+    double stored_rate() const {
+        if (block_vectors == 1 || tokens == 0)
+            return 8.0 * static_cast<double>(code_bytes) / (static_cast<double>(block_vectors) * d);
+        return 8.0 * static_cast<double>(code_bytes) * static_cast<double>(rows()) /
+               (static_cast<double>(tokens) * d);
+    }
 };
 
 // Writes a container under a temporary name beside `path`; commit() renames it into place
@@ -75,13 +96,16 @@ class EncodedFileWriter {
 
     // Embeds cb (once per content hash; later calls with the same hash do nothing).
     void add_codebook(const UniversalCodebook& cb);
+    void add_codebook(const GsrqCodebookFile& cb);
 
     // Starts dataset info.path (info.blocks(), code_bytes, ... must be set; payload_sha256
     // is computed). Codes must then be written block by block (any order) and the dataset
-    // finished. The codebook info.codebook must have been added. UsageError on bad sizes.
+    // finished. The codebook info.codebook must have been added (unless ""). UsageError on
+    // bad sizes (block_tokens must be a multiple of block_vectors).
     void create(const EncodedDataset& info);
-    // codes: (heads, t1 - t0, code_bytes) bytes for tokens [t0, t1) of every head; t0 must
-    // be a multiple of block_tokens and t1 = min(t0 + block_tokens, tokens).
+    // codes: (heads, rows, code_bytes) bytes for tokens [t0, t1) of every head, rows =
+    // info.row_end(t1) - info.row_of(t0) (= t1 - t0 when G = 1); t0 must be a multiple of
+    // block_tokens and t1 = min(t0 + block_tokens, tokens).
     void write_block(const std::string& path, std::int64_t t0, std::int64_t t1,
                      const std::uint8_t* codes);
     // Writes the block table and payload checksum; UsageError if a block was not written.
@@ -123,18 +147,32 @@ class EncodedFileReader {
     const std::vector<EncodedDataset>& datasets() const;           // encoded, in natural order
     const std::vector<std::string>& copied_datasets() const;       // copied verbatim
     const EncodedDataset& dataset(const std::string& path) const;  // IoError if absent
-    std::vector<std::string> codebook_hashes() const;              // embedded ones
+    std::vector<std::string> codebook_hashes() const;              // embedded universal codebooks
+    std::vector<std::string> gsrq_codebook_hashes() const;         // embedded gsrq codebooks
 
     // The embedded codebook of that hash, parsed and verified (CorruptError if absent or
     // damaged, or if its content does not hash to `hash`).
     UniversalCodebook codebook(const std::string& hash) const;
+    // The same for an embedded gsrq codebook file.
+    GsrqCodebookFile gsrq_codebook(const std::string& hash) const;
 
-    // Codes of heads [slab.h0, slab.h1) x tokens [slab.t0, slab.t1) into
-    // out: (slab.heads(), slab.tokens(), code_bytes) bytes. Reads only the checksum blocks
-    // covering the tokens for those heads, verifies each against the block table (and the
-    // table against payload_sha256), CorruptError on a mismatch or read failure.
+    // Code rows of heads [slab.h0, slab.h1) x rows [slab.t0, slab.t1) into
+    // out: (slab.heads(), slab.tokens(), code_bytes) bytes. A row is a token when
+    // info.block_vectors == 1 (then slab.t0/t1 are tokens), else a group of G tokens
+    // (info.row_of / row_end convert). Reads only the checksum blocks covering the rows for
+    // those heads, verifies each against the block table (and the table against
+    // payload_sha256), CorruptError on a mismatch or read failure.
     // Memory: one block of the requested heads besides out.
     void read_codes(const EncodedDataset& info, const Slab& slab, std::uint8_t* out) const;
+
+    // Decodes the vectors of heads [slab.h0, slab.h1) x tokens [slab.t0, slab.t1) with codec
+    // (made from info.codec) into out: (slab.heads(), slab.tokens(), d) float: reads the code
+    // rows covering the tokens (whole groups when G > 1), decodes them with
+    // core::parallel_chunks over fixed chunks (output independent of the thread count) and
+    // drops the vectors outside the slab (and the padding of a last partial group).
+    // A slice equals the same slice of a full decode bit for bit.
+    void decode(const EncodedDataset& info, const codecs::Codec& codec, const Slab& slab,
+                float* out) const;
 
     std::int64_t file_id() const;  // the HDF5 file (hid_t), valid while the reader lives
 

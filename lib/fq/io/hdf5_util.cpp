@@ -27,58 +27,22 @@ herr_t walk_errors(unsigned /*n*/, const H5E_error2_t* e, void* data) {
     return 0;
 }
 
-// Releases the variable-length parts of an attribute buffer read with `mem_type`.
-void reclaim(hid_t mem_type, hid_t space, void* buf) {
-#if H5_VERSION_GE(1, 12, 0)
-    H5Treclaim(mem_type, space, H5P_DEFAULT, buf);
-#else
-    H5Dvlen_reclaim(mem_type, space, H5P_DEFAULT, buf);
-#endif
+// One group, untimed (see untimed_plist).
+Group create_one_group(hid_t loc, const std::string& path) {
+    PropList gcpl = untimed_plist(H5P_GROUP_CREATE);
+    return Group(H5Gcreate2(loc, path.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT), loc,
+                 (strip_slash(path) + ": cannot create group").c_str());
 }
 
-PropList intermediate_lcpl() {
-    PropList lcpl(H5Pcreate(H5P_LINK_CREATE), H5P_DEFAULT, "cannot create link property list");
-    if (H5Pset_create_intermediate_group(lcpl.id(), 1) < 0)
-        throw_io("HDF5", "cannot set intermediate group creation");
-    return lcpl;
-}
-
-[[noreturn]] void throw_corrupt(hid_t obj, const std::string& what) {
-    throw CorruptError(describe(obj) + ": " + what);
-}
-
-Attribute open_attr(hid_t obj, const std::string& name) {
-    if (H5Aexists(obj, name.c_str()) <= 0) throw_io(obj, "attribute '" + name + "' missing");
-    return Attribute(H5Aopen(obj, name.c_str(), H5P_DEFAULT), obj,
-                     ("cannot open attribute '" + name + "'").c_str());
-}
-
-// Opens a scalar or one-element attribute; its stored type goes to `type`.
-Attribute open_single_attr(hid_t obj, const std::string& name, Datatype& type) {
-    Attribute attr = open_attr(obj, name);
-    Dataspace space(H5Aget_space(attr.id()), obj, "cannot get attribute dataspace");
-    if (H5Sget_simple_extent_npoints(space.id()) != 1)
-        throw_corrupt(obj, "attribute '" + name + "': expected a single value");
-    type = Datatype(H5Aget_type(attr.id()), obj, "cannot get attribute type");
-    return attr;
-}
-
-// Replaces attribute `name` of obj by a scalar of file type `ftype` written from `value`.
-void write_scalar_attr(hid_t obj, const std::string& name, hid_t ftype, hid_t mtype,
-                       const void* value) {
-    silence_errors();
-    if (H5Aexists(obj, name.c_str()) > 0 && H5Adelete(obj, name.c_str()) < 0)
-        throw_io(obj, "cannot replace attribute '" + name + "'");
-    Dataspace space(H5Screate(H5S_SCALAR), obj, "cannot create dataspace");
-    Attribute attr(H5Acreate2(obj, name.c_str(), ftype, space.id(), H5P_DEFAULT, H5P_DEFAULT), obj,
-                   ("cannot create attribute '" + name + "'").c_str());
-    if (H5Awrite(attr.id(), mtype, value) < 0)
-        throw_io(obj, "cannot write attribute '" + name + "'");
-}
-
-herr_t collect_attr(hid_t /*loc*/, const char* name, const H5A_info_t* /*info*/, void* data) {
-    static_cast<std::vector<std::string>*>(data)->push_back(name);
-    return 0;
+// Creates the missing groups among the ancestors of `path` (not path itself). Done by hand:
+// HDF5's own intermediate-group creation (H5Pset_create_intermediate_group) gives them the
+// default, timed, group creation property list.
+void make_parents(hid_t loc, const std::string& path) {
+    for (std::size_t pos = path.find('/', 1); pos != std::string::npos;
+         pos = path.find('/', pos + 1)) {
+        const std::string parent = path.substr(0, pos);
+        if (!exists(loc, parent)) create_one_group(loc, parent);
+    }
 }
 
 herr_t collect_dataset(hid_t group, const char* name, const H5L_info_t* info, void* data) {
@@ -170,6 +134,13 @@ hid_t Handle::release() noexcept {
     return id;
 }
 
+PropList untimed_plist(hid_t cls) {
+    silence_errors();
+    PropList p(H5Pcreate(cls), H5P_DEFAULT, "cannot create property list");
+    if (H5Pset_obj_track_times(p.id(), false) < 0) throw_io("HDF5", "cannot set time tracking");
+    return p;
+}
+
 // --- files -------------------------------------------------------------------------------
 
 File open_file(const std::string& path, bool writable) {
@@ -191,7 +162,8 @@ File create_file(const std::string& path) {
     // all writing before a PendingFile is renamed.
     PropList fapl(H5Pcreate(H5P_FILE_ACCESS), H5P_DEFAULT, "cannot create property list");
     H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG);
-    const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+    PropList fcpl = untimed_plist(H5P_FILE_CREATE);  // the root group's times
+    const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
     if (id < 0) throw_io(path, "cannot create file");
     return File(id);
 }
@@ -274,9 +246,8 @@ Group open_group(hid_t loc, const std::string& path) {
 
 Group create_group(hid_t loc, const std::string& path) {
     if (exists(loc, path)) return open_group(loc, path);
-    PropList lcpl = intermediate_lcpl();
-    return Group(H5Gcreate2(loc, path.c_str(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT), loc,
-                 (strip_slash(path) + ": cannot create group").c_str());
+    make_parents(loc, path);
+    return create_one_group(loc, path);
 }
 
 std::vector<std::string> list_datasets(hid_t loc) {
@@ -320,8 +291,8 @@ bool natural_less(std::string_view a, std::string_view b) {
 void copy_object(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
                  const std::string& dst_path) {
     silence_errors();
-    PropList lcpl = intermediate_lcpl();
-    if (H5Ocopy(src_loc, src_path.c_str(), dst_loc, dst_path.c_str(), H5P_DEFAULT, lcpl.id()) < 0)
+    make_parents(dst_loc, dst_path);
+    if (H5Ocopy(src_loc, src_path.c_str(), dst_loc, dst_path.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
         throw_io(src_loc, "cannot copy " + strip_slash(src_path));
 }
 
@@ -339,16 +310,16 @@ Dataset create_dataset(hid_t loc, const std::string& path, hid_t file_type,
     const std::string name = strip_slash(path);
     Dataspace space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), loc,
                     (name + ": cannot create dataspace").c_str());
-    PropList dcpl(H5Pcreate(H5P_DATASET_CREATE), loc, "cannot create property list");
+    PropList dcpl = untimed_plist(H5P_DATASET_CREATE);
     if (!chunk.empty()) {
         if (chunk.size() != dims.size())
             throw UsageError(describe(loc) + ": " + name + ": chunk rank differs from rank");
         if (H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()) < 0)
             throw_io(loc, name + ": invalid chunk shape");
     }
-    PropList lcpl = intermediate_lcpl();
+    make_parents(loc, path);
     return Dataset(
-        H5Dcreate2(loc, path.c_str(), file_type, space.id(), lcpl.id(), dcpl.id(), H5P_DEFAULT),
+        H5Dcreate2(loc, path.c_str(), file_type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
         loc, (name + ": cannot create dataset").c_str());
 }
 
@@ -431,142 +402,6 @@ bool is_ieee_half(hid_t type) {
 
 bool is_bfloat16_float(hid_t type) {
     return check_fields(type, 15, 7, 8, 0, 7, 127);
-}
-
-// --- attributes --------------------------------------------------------------------------
-
-bool has_attr(hid_t obj, const std::string& name) {
-    silence_errors();
-    const htri_t r = H5Aexists(obj, name.c_str());
-    if (r < 0) throw_io(obj, "cannot query attribute '" + name + "'");
-    return r > 0;
-}
-
-std::vector<std::string> list_attrs(hid_t obj) {
-    silence_errors();
-    std::vector<std::string> names;
-    hsize_t idx = 0;
-    if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attr, &names) < 0)
-        throw_io(obj, "cannot list attributes");
-    return names;
-}
-
-std::int64_t read_attr_int(hid_t obj, const std::string& name) {
-    silence_errors();
-    Datatype type;
-    Attribute attr = open_single_attr(obj, name, type);
-    const H5T_class_t cls = H5Tget_class(type.id());
-    std::int64_t value = 0;
-    if (cls == H5T_INTEGER) {
-        if (H5Aread(attr.id(), H5T_NATIVE_INT64, &value) < 0)
-            throw_io(obj, "cannot read attribute '" + name + "'");
-    } else if (cls == H5T_ENUM) {
-        // HDF5 does not convert an enum to an integer: read the raw base-type value, then
-        // convert that in place (buf is big enough for either type).
-        Datatype base(H5Tget_super(type.id()), obj, "cannot get enum base type");
-        Datatype native(H5Tget_native_type(base.id(), H5T_DIR_ASCEND), obj,
-                        "cannot get native type");
-        alignas(8) unsigned char buf[16] = {};
-        Datatype mem(H5Tget_native_type(type.id(), H5T_DIR_ASCEND), obj, "cannot get type");
-        if (H5Aread(attr.id(), mem.id(), buf) < 0 ||
-            H5Tconvert(native.id(), H5T_NATIVE_INT64, 1, buf, nullptr, H5P_DEFAULT) < 0)
-            throw_io(obj, "cannot read attribute '" + name + "'");
-        std::copy(buf, buf + sizeof value, reinterpret_cast<unsigned char*>(&value));
-    } else {
-        throw_corrupt(obj, "attribute '" + name + "': expected an integer");
-    }
-    return value;
-}
-
-double read_attr_double(hid_t obj, const std::string& name) {
-    silence_errors();
-    Datatype type;
-    Attribute attr = open_single_attr(obj, name, type);
-    const H5T_class_t cls = H5Tget_class(type.id());
-    if (cls == H5T_ENUM) return static_cast<double>(read_attr_int(obj, name));
-    if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-        throw_corrupt(obj, "attribute '" + name + "': expected a number");
-    double value = 0;
-    if (H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &value) < 0)
-        throw_io(obj, "cannot read attribute '" + name + "'");
-    return value;
-}
-
-std::string read_attr_string(hid_t obj, const std::string& name) {
-    silence_errors();
-    Datatype type;
-    Attribute attr = open_single_attr(obj, name, type);
-    if (H5Tget_class(type.id()) != H5T_STRING)
-        throw_corrupt(obj, "attribute '" + name + "': expected a string");
-    if (H5Tis_variable_str(type.id()) > 0) {
-        Datatype mem(H5Tcopy(H5T_C_S1), obj, "cannot copy string type");
-        H5Tset_size(mem.id(), H5T_VARIABLE);
-        H5Tset_cset(mem.id(), H5Tget_cset(type.id()));
-        char* ptr = nullptr;
-        if (H5Aread(attr.id(), mem.id(), &ptr) < 0)
-            throw_io(obj, "cannot read attribute '" + name + "'");
-        std::string value = ptr != nullptr ? ptr : "";
-        H5free_memory(ptr);
-        return value;
-    }
-    const std::size_t size = H5Tget_size(type.id());
-    std::string value(size, '\0');
-    if (size > 0 && H5Aread(attr.id(), type.id(), value.data()) < 0)
-        throw_io(obj, "cannot read attribute '" + name + "'");
-    value.resize(std::min(value.find('\0'), value.size()));
-    if (H5Tget_strpad(type.id()) == H5T_STR_SPACEPAD) value.erase(value.find_last_not_of(' ') + 1);
-    return value;
-}
-
-void write_attr_int(hid_t obj, const std::string& name, std::int64_t value) {
-    write_scalar_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
-}
-
-void write_attr_double(hid_t obj, const std::string& name, double value) {
-    write_scalar_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
-}
-
-void write_attr_string(hid_t obj, const std::string& name, const std::string& value) {
-    silence_errors();
-    Datatype type(H5Tcopy(H5T_C_S1), obj, "cannot copy string type");
-    H5Tset_size(type.id(), H5T_VARIABLE);
-    H5Tset_cset(type.id(), H5T_CSET_UTF8);
-    const char* ptr = value.c_str();
-    write_scalar_attr(obj, name, type.id(), type.id(), &ptr);
-}
-
-void copy_attrs(hid_t src, hid_t dst, const std::vector<std::string>& skip) {
-    for (const std::string& name : list_attrs(src)) {
-        if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
-        Attribute attr = open_attr(src, name);
-        Datatype ftype(H5Aget_type(attr.id()), src, "cannot get attribute type");
-        if (H5Tdetect_class(ftype.id(), H5T_REFERENCE) > 0) continue;
-        Datatype mtype(H5Tget_native_type(ftype.id(), H5T_DIR_ASCEND), src,
-                       "cannot get native type");
-        Dataspace space(H5Aget_space(attr.id()), src, "cannot get attribute dataspace");
-        const hssize_t n = H5Sget_simple_extent_npoints(space.id());
-        const std::size_t bytes =
-            static_cast<std::size_t>(std::max<hssize_t>(n, 0)) * H5Tget_size(mtype.id());
-        std::vector<std::max_align_t> buf(bytes / sizeof(std::max_align_t) + 1);
-        if (n > 0 && H5Aread(attr.id(), mtype.id(), buf.data()) < 0)
-            throw_io(src, "cannot read attribute '" + name + "'");
-        // Whatever happens next, variable-length parts read above must be freed.
-        struct Reclaim {
-            hid_t t, s;
-            void* b;
-            bool on;
-            ~Reclaim() {
-                if (on) reclaim(t, s, b);
-            }
-        } guard{mtype.id(), space.id(), buf.data(), n > 0};
-        if (H5Aexists(dst, name.c_str()) > 0 && H5Adelete(dst, name.c_str()) < 0)
-            throw_io(dst, "cannot replace attribute '" + name + "'");
-        Attribute out(
-            H5Acreate2(dst, name.c_str(), ftype.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), dst,
-            ("cannot create attribute '" + name + "'").c_str());
-        if (n > 0 && H5Awrite(out.id(), mtype.id(), buf.data()) < 0)
-            throw_io(dst, "cannot write attribute '" + name + "'");
-    }
 }
 
 }  // namespace fq::io::h5

@@ -9,7 +9,13 @@
 //   "<file>: <object>: <problem> (HDF5: <innermost HDF5 message>)".
 // - Paths inside a file are written without the leading '/' in messages and listings
 //   ("layer_0/k"); functions accept them with or without it.
+// - Deterministic output: every file, group and dataset created here is created with
+//   object time tracking off (H5Pset_obj_track_times(false) on its creation property list;
+//   HDF5 records creation and modification times by default), with the default (earliest)
+//   format bounds, so the same content written the same way gives byte-identical files.
 // - Not thread-safe: the serial HDF5 library must be called from one thread at a time.
+// - The attribute helpers (read_attr_*, write_attr_*, copy_attrs) are declared in
+//   io/hdf5_attr.hpp, included here.
 #pragma once
 
 #include <hdf5.h>
@@ -18,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "fq/io/hdf5_attr.hpp"
 
 namespace fq::io::h5 {
 
@@ -84,12 +92,17 @@ using Datatype = TypedHandle<H5Tclose>;
 using Attribute = TypedHandle<H5Aclose>;
 using PropList = TypedHandle<H5Pclose>;
 
+// A new creation property list of class `cls` (H5P_FILE_CREATE, H5P_GROUP_CREATE,
+// H5P_DATASET_CREATE, ...) with object time tracking off, for objects created outside these
+// helpers that must not carry timestamps either.
+PropList untimed_plist(hid_t cls);
+
 // --- files -------------------------------------------------------------------------------
 
 // Opens an existing file, read-only (H5F_ACC_RDONLY: the input is never modified) unless
 // `writable`. IoError "<path>: no such file" / "<path>: not an HDF5 file" / HDF5 failure.
 File open_file(const std::string& path, bool writable = false);
-// Creates `path`, truncating an existing file.
+// Creates `path`, truncating an existing file; its root group records no times.
 File create_file(const std::string& path);
 // Flushes and closes, reporting a failure (a destructor cannot) as IoError.
 void close_file(File& file);
@@ -129,7 +142,8 @@ bool exists(hid_t loc, const std::string& path);
 bool is_dataset(hid_t loc, const std::string& path);
 
 Group open_group(hid_t loc, const std::string& path);
-// Opens the group if it exists, else creates it and any missing intermediate groups.
+// Opens the group if it exists, else creates it and any missing intermediate groups (all
+// untimed).
 Group create_group(hid_t loc, const std::string& path);
 
 // Every dataset reachable from loc through hard links, as paths relative to loc without a
@@ -142,14 +156,18 @@ std::vector<std::string> list_datasets(hid_t loc);
 bool natural_less(std::string_view a, std::string_view b);
 
 // Copies the object at src_path (a dataset or a whole group, with its attributes) verbatim
-// to dst_path in dst_loc (which may be another file), creating intermediate groups.
+// to dst_path in dst_loc (which may be another file), creating intermediate groups (untimed).
+// H5Ocopy copies object headers as they are, times included: a source object that records
+// times (HDF5's default; h5py and fq write none) keeps them in the copy. The output then
+// still depends only on the input's bytes, never on when the copy was made.
 void copy_object(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
                  const std::string& dst_path);
 
 // --- datasets ----------------------------------------------------------------------------
 
 Dataset open_dataset(hid_t loc, const std::string& path);  // IoError "...: no such dataset"
-// Creates a dataset of `file_type` and shape `dims` (C order), creating intermediate groups.
+// Creates an untimed dataset of `file_type` and shape `dims` (C order), creating
+// intermediate groups.
 // `chunk` empty = contiguous storage; otherwise chunk dimensions (same rank as dims).
 Dataset create_dataset(hid_t loc, const std::string& path, hid_t file_type,
                        const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk = {});
@@ -173,30 +191,5 @@ Datatype make_float16_type(bool big_endian = false);
 bool is_ieee_half(hid_t type);
 // True if `type` is an HDF5 float type with the bfloat16 layout (1, 8, 7 bits; bias 127).
 bool is_bfloat16_float(hid_t type);
-
-// --- attributes --------------------------------------------------------------------------
-// `obj` is any open object (file id = root group). Readers accept a scalar or a
-// one-element attribute; they throw IoError if it is missing and CorruptError if its type
-// does not fit (e.g. a string read as an integer). Writers replace an existing attribute.
-
-bool has_attr(hid_t obj, const std::string& name);
-std::vector<std::string> list_attrs(hid_t obj);  // in name order
-// Integer or enum (h5py's bool) attribute as int64.
-std::int64_t read_attr_int(hid_t obj, const std::string& name);
-// Float or integer attribute as double.
-double read_attr_double(hid_t obj, const std::string& name);
-// Fixed- or variable-length string attribute (trailing NULs and padding removed).
-std::string read_attr_string(hid_t obj, const std::string& name);
-
-// Scalar attributes stored as I64LE, F64LE and variable-length UTF-8 strings (as h5py does).
-void write_attr_int(hid_t obj, const std::string& name, std::int64_t value);
-void write_attr_double(hid_t obj, const std::string& name, double value);
-void write_attr_string(hid_t obj, const std::string& name, const std::string& value);
-
-// Copies every attribute of src onto dst (replacing same-named ones), each read and written
-// in its own stored type: numbers, enums, strings (fixed or variable length), arrays and
-// compounds of these. Attributes holding object or region references are skipped (they
-// would dangle in another file), as are the names in `skip`.
-void copy_attrs(hid_t src, hid_t dst, const std::vector<std::string>& skip = {});
 
 }  // namespace fq::io::h5

@@ -10,15 +10,13 @@
 #include "fq/core/error.hpp"
 #include "fq/core/half.hpp"
 #include "fq/io/hdf5_util.hpp"
+#include "fq/io/kv_dump_detail.hpp"
 
 namespace fq::io {
 
-namespace {
+using namespace detail;
 
-std::string_view strip_slash(std::string_view s) {
-    while (!s.empty() && s.front() == '/') s.remove_prefix(1);
-    return s;
-}
+namespace {
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -59,30 +57,6 @@ bool default_selected(std::string_view path) {
     while (i < path.size() && std::isdigit(static_cast<unsigned char>(path[i]))) ++i;
     if (i == digits || path.size() != i + 2 || path[i] != '/') return false;
     return path[i + 1] == 'q' || path[i + 1] == 'k' || path[i + 1] == 'v';
-}
-
-// How the elements of a vector dataset are stored, and so how they are read and widened.
-enum class Stored { f32, f64, f16, bf16 };
-
-const char* dtype_name(Stored s) {
-    switch (s) {
-        case Stored::f32:
-            return "float32";
-        case Stored::f64:
-            return "float64";
-        case Stored::f16:
-            return "float16";
-        case Stored::bf16:
-            return "bfloat16";
-    }
-    return "?";
-}
-
-Stored stored_from_name(const std::string& where, const std::string& name) {
-    for (Stored s : {Stored::f32, Stored::f64, Stored::f16, Stored::bf16})
-        if (name == dtype_name(s)) return s;
-    throw UsageError(where + ": unsupported output dtype '" + name +
-                     "' (float32, float16, bfloat16 or float64)");
 }
 
 // An open vector dataset with the memory type that reads its elements: float / double as
@@ -148,12 +122,32 @@ Opened open_vector_dataset(hid_t file, const std::string& where, const std::stri
     return o;
 }
 
-// File-order start/count of a slab, and the strides (in elements of a dense file-order
-// buffer of that slab) of the h, t and d axes.
-struct FileSlab {
-    std::vector<hsize_t> start, count;
-    std::size_t sh = 0, st = 0, sd = 0;
-};
+}  // namespace
+
+// ---- shared with the writer (kv_dump_detail.hpp) ---------------------------------------
+
+namespace detail {
+
+const char* dtype_name(Stored s) {
+    switch (s) {
+        case Stored::f32:
+            return "float32";
+        case Stored::f64:
+            return "float64";
+        case Stored::f16:
+            return "float16";
+        case Stored::bf16:
+            return "bfloat16";
+    }
+    return "?";
+}
+
+Stored stored_from_name(const std::string& where, const std::string& name) {
+    for (Stored s : {Stored::f32, Stored::f64, Stored::f16, Stored::bf16})
+        if (name == dtype_name(s)) return s;
+    throw UsageError(where + ": unsupported output dtype '" + name +
+                     "' (float32, float16, bfloat16 or float64)");
+}
 
 FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d) {
     FileSlab f;
@@ -175,18 +169,6 @@ FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d) {
     return f;
 }
 
-// Visits every element of a slab as (canonical [h, t, d] offset, file-order offset).
-template <class F>
-void for_each_element(const FileSlab& f, const Slab& slab, int d, F&& fn) {
-    std::size_t c = 0;
-    for (int h = 0; h < slab.heads(); ++h)
-        for (std::int64_t t = 0; t < slab.tokens(); ++t) {
-            const std::size_t base =
-                static_cast<std::size_t>(h) * f.sh + static_cast<std::size_t>(t) * f.st;
-            for (int i = 0; i < d; ++i, ++c) fn(c, base + static_cast<std::size_t>(i) * f.sd);
-        }
-}
-
 void check_slab(const std::string& where, const Slab& s, int heads, std::int64_t tokens) {
     if (s.h0 < 0 || s.h0 > s.h1 || s.h1 > heads || s.t0 < 0 || s.t0 > s.t1 || s.t1 > tokens)
         throw UsageError(where + ": slab heads [" + std::to_string(s.h0) + ", " +
@@ -195,7 +177,7 @@ void check_slab(const std::string& where, const Slab& s, int heads, std::int64_t
                          std::to_string(tokens));
 }
 
-}  // namespace
+}  // namespace detail
 
 // ---- naming and layout -------------------------------------------------------------------
 
@@ -423,140 +405,6 @@ std::vector<float> KvDumpReader::read(const DatasetInfo& info, const Slab& slab)
 
 std::vector<float> KvDumpReader::read_all(const DatasetInfo& info) const {
     return read(info, full_slab(info));
-}
-
-// ---- writing -----------------------------------------------------------------------------
-
-namespace {
-
-struct Created {
-    h5::Dataset ds;
-    Stored stored = Stored::f32;
-    AxisOrder axes;
-    int heads = 0;
-    std::int64_t tokens = 0;
-    int d = 0;
-};
-
-}  // namespace
-
-struct KvDumpWriter::Impl {
-    explicit Impl(const std::string& p) : out(p) {}
-    h5::PendingFile out;
-    h5::Datatype f16 = h5::make_float16_type();  // file and memory type of float16 data
-    std::map<std::string, Created> datasets;
-};
-
-KvDumpWriter::KvDumpWriter(const std::string& path) : m_impl(std::make_unique<Impl>(path)) {}
-KvDumpWriter::~KvDumpWriter() = default;
-
-std::int64_t KvDumpWriter::file_id() const {
-    return m_impl->out.id();
-}
-
-void KvDumpWriter::create(const std::string& dataset, int heads, std::int64_t tokens, int d,
-                          const std::string& dtype, const std::string& axes) {
-    Impl& m = *m_impl;
-    const std::string name(strip_slash(dataset));
-    const std::string where = m.out.path() + ": " + name;
-    Created c;
-    c.stored = stored_from_name(where, dtype);
-    c.axes = AxisOrder(axes);
-    if (heads < 1 || tokens < 0 || d < 1 || (c.axes.rank() == 2 && heads != 1))
-        throw UsageError(where + ": invalid shape: " + std::to_string(heads) + " heads, " +
-                         std::to_string(tokens) + " tokens, d " + std::to_string(d) +
-                         " in axis order " + axes);
-    if (m.datasets.count(name) != 0 || h5::exists(m.out.id(), name))
-        throw UsageError(where + ": dataset already exists");
-    std::vector<hsize_t> dims;
-    for (char a : c.axes.str())
-        dims.push_back(a == 'h'   ? static_cast<hsize_t>(heads)
-                       : a == 't' ? static_cast<hsize_t>(tokens)
-                                  : static_cast<hsize_t>(d));
-    const hid_t ftype = c.stored == Stored::f32   ? H5T_IEEE_F32LE
-                        : c.stored == Stored::f64 ? H5T_IEEE_F64LE
-                        : c.stored == Stored::f16 ? m.f16.id()
-                                                  : H5T_STD_U16LE;
-    c.ds = h5::create_dataset(m.out.id(), name, ftype, dims);
-    if (c.stored == Stored::bf16) h5::write_attr_string(c.ds.id(), "dtype", "bfloat16");
-    c.heads = heads;
-    c.tokens = tokens;
-    c.d = d;
-    m.datasets.emplace(name, std::move(c));
-}
-
-void KvDumpWriter::write(const std::string& dataset, const Slab& slab, const float* x) {
-    Impl& m = *m_impl;
-    const std::string name(strip_slash(dataset));
-    const std::string where = m.out.path() + ": " + name;
-    const auto it = m.datasets.find(name);
-    if (it == m.datasets.end()) throw UsageError(where + ": dataset was not created by create()");
-    const Created& c = it->second;
-    check_slab(where, slab, c.heads, c.tokens);
-    if (slab.vectors() == 0) return;
-    const FileSlab f = file_slab(c.axes, slab, c.d);
-    const bool canonical = c.axes.str() == "htd" || c.axes.str() == "td";
-    const std::size_t n = slab.vectors() * static_cast<std::size_t>(c.d);
-    if (c.stored == Stored::f32 && canonical) {
-        h5::write_slab(c.ds.id(), H5T_NATIVE_FLOAT, f.start, f.count, x);
-        return;
-    }
-    // Narrow into a file-order buffer of the stored element type, then write it raw.
-    auto fill = [&](auto* buf, auto narrow) {
-        if (canonical)
-            for (std::size_t j = 0; j < n; ++j) buf[j] = narrow(x[j]);
-        else
-            for_each_element(f, slab, c.d,
-                             [&](std::size_t ci, std::size_t j) { buf[j] = narrow(x[ci]); });
-    };
-    if (c.stored == Stored::f32) {
-        std::vector<float> buf(n);
-        fill(buf.data(), [](float v) { return v; });
-        h5::write_slab(c.ds.id(), H5T_NATIVE_FLOAT, f.start, f.count, buf.data());
-    } else if (c.stored == Stored::f64) {
-        std::vector<double> buf(n);
-        fill(buf.data(), [](float v) { return static_cast<double>(v); });
-        h5::write_slab(c.ds.id(), H5T_NATIVE_DOUBLE, f.start, f.count, buf.data());
-    } else {
-        std::vector<std::uint16_t> buf(n);
-        if (c.stored == Stored::f16) {
-            fill(buf.data(), [](float v) { return core::float_to_half(v); });
-            h5::write_slab(c.ds.id(), m.f16.id(), f.start, f.count, buf.data());
-        } else {
-            fill(buf.data(), [](float v) { return core::float_to_bfloat16(v); });
-            h5::write_slab(c.ds.id(), H5T_NATIVE_UINT16, f.start, f.count, buf.data());
-        }
-    }
-}
-
-void KvDumpWriter::copy_attributes(const KvDumpReader& src, const std::string& src_object,
-                                   const std::string& dst_object) {
-    Impl& m = *m_impl;
-    const std::string s(strip_slash(src_object)), d(strip_slash(dst_object));
-    const hid_t sfile = static_cast<hid_t>(src.file_id());
-    if (!h5::exists(sfile, s)) throw IoError(src.path() + ": " + s + ": no such object");
-    if (!h5::exists(m.out.id(), d))
-        throw UsageError(m.out.path() + ": " + d + ": no such object (create it first)");
-    h5::Handle from(H5Oopen(sfile, s.empty() ? "/" : s.c_str(), H5P_DEFAULT), H5Oclose);
-    h5::Handle to(H5Oopen(m.out.id(), d.empty() ? "/" : d.c_str(), H5P_DEFAULT), H5Oclose);
-    if (!from.valid()) h5::throw_io(src.path() + ": " + s, "cannot open object");
-    if (!to.valid()) h5::throw_io(m.out.path() + ": " + d, "cannot open object");
-    const bool to_dataset = H5Iget_type(to.id()) == H5I_DATASET;
-    h5::copy_attrs(
-        from.id(), to.id(),
-        to_dataset ? std::vector<std::string>{"dtype", "fq_dtype"} : std::vector<std::string>{});
-}
-
-void KvDumpWriter::copy_dataset(const KvDumpReader& src, const std::string& dataset) {
-    const std::string name(strip_slash(dataset));
-    const hid_t sfile = static_cast<hid_t>(src.file_id());
-    if (!h5::is_dataset(sfile, name)) throw IoError(src.path() + ": " + name + ": no such dataset");
-    h5::copy_object(sfile, name, m_impl->out.id(), name);
-}
-
-void KvDumpWriter::commit() {
-    m_impl->datasets.clear();  // close every dataset before the file
-    m_impl->out.commit();
 }
 
 }  // namespace fq::io

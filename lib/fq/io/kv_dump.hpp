@@ -30,6 +30,8 @@
 // and HDF5 failures, CorruptError for a wrong rank or unsupported type, UsageError for bad
 // options or slabs, NumericError (check_finite) for NaN or Inf.
 //
+// Writing: KvDumpWriter, declared in io/kv_dump_writer.hpp and included here.
+//
 // HDF5 never appears in this header. Not thread-safe (serial HDF5): one thread at a time.
 #pragma once
 
@@ -39,6 +41,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "fq/io/kv_dump_writer.hpp"
 
 namespace fq::io {
 
@@ -159,52 +163,6 @@ class KvDumpReader {
     // The HDF5 file identifier (an hid_t), for the fq::io::h5 attribute helpers and for
     // KvDumpWriter's copies. Valid while the reader lives.
     std::int64_t file_id() const;
-
-  private:
-    struct Impl;
-    std::unique_ptr<Impl> m_impl;
-};
-
-// ---- writing -----------------------------------------------------------------------------
-
-// Writes a KV dump (decoded output, tests). The file is written under a temporary name
-// beside `path` and renamed onto it by commit(); destroyed uncommitted, it leaves nothing
-// behind. An existing `path` is replaced on commit: refusing that is the caller's job.
-//
-// Stored types: float32 (IEEE F32LE); float16 (IEEE binary16 little-endian, an HDF5 float
-// type that h5py reads as numpy.float16; values rounded to nearest even by
-// core::float_to_half); bfloat16 (uint16 bit patterns + dataset attribute
-// dtype = "bfloat16", rounded by core::float_to_bfloat16); float64.
-class KvDumpWriter {
-  public:
-    explicit KvDumpWriter(const std::string& path);
-    ~KvDumpWriter();
-    KvDumpWriter(const KvDumpWriter&) = delete;
-    KvDumpWriter& operator=(const KvDumpWriter&) = delete;
-
-    // Creates vector dataset `dataset` of heads x tokens vectors of dimension d, stored in
-    // axis order `axes` (AxisOrder; heads must be 1 for a 2-D order) with element type
-    // `dtype` ("float32", "float16", "bfloat16", "float64"); intermediate groups are made.
-    void create(const std::string& dataset, int heads, std::int64_t tokens, int d,
-                const std::string& dtype = "float32", const std::string& axes = "htd");
-    // Writes x: (slab.heads(), slab.tokens(), d) row-major float into the slab of a dataset
-    // made by create(). Slabs may be written in any order; unwritten vectors read as 0.
-    void write(const std::string& dataset, const Slab& slab, const float* x);
-
-    // Copies the attributes of object src_object of src ("" or "/" = root) onto
-    // dst_object here (created as a group if missing), each in its stored type. The
-    // attributes dtype and fq_dtype are not copied: the writer sets them from the type it
-    // stores.
-    void copy_attributes(const KvDumpReader& src, const std::string& src_object,
-                         const std::string& dst_object);
-    // Copies a dataset of src (data, type, shape and attributes) verbatim to the same path,
-    // e.g. token_ids, positions, segment_id.
-    void copy_dataset(const KvDumpReader& src, const std::string& dataset);
-
-    // The HDF5 identifier of the file being written (an hid_t), for fq::io::h5 helpers.
-    std::int64_t file_id() const;
-    // Flushes, closes and renames onto the final path. Nothing may be written afterwards.
-    void commit();
 
   private:
     struct Impl;

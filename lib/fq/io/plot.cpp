@@ -55,7 +55,7 @@ std::string gnuplot_script(const Plot& plot, const std::string& image_path) {
     if (plot.logx) g << "set logscale x\n";
     if (plot.logy) g << "set logscale y\nset format y '10^{%L}'\n";
     g << "set datafile missing 'NaN'\n";
-    g << "set offsets graph 0.03, graph 0.03, graph 0.03, graph 0.03\n";  // no point on the frame
+    g << "set offsets graph 0.03, graph 0.03, 0, 0\n";  // no point on the frame
 
     std::size_t drawn = 0;
     std::vector<std::string> plots;
@@ -95,7 +95,8 @@ std::string gnuplot_script(const Plot& plot, const std::string& image_path) {
                 break;
         }
         std::string color = s.color.empty() ? "" : " lc rgb " + quote(s.color);
-        plots.push_back(name + " using 1:2 with " + with + color + " title " + quote(s.title));
+        plots.push_back(name + " using 1:2 with " + with + color +
+                        (s.title.empty() ? std::string(" notitle") : " title " + quote(s.title)));
         if (labelled)
             plots.push_back(name + " using 1:2:3 with labels offset 0.6,0.6 font ',8' " +
                             "noenhanced notitle" + color);

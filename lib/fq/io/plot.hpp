@@ -21,7 +21,7 @@ enum class SeriesStyle {
 };
 
 struct Series {
-    std::string title;      // legend entry
+    std::string title;      // legend entry ("" = none)
     std::vector<double> x;  // x values
     std::vector<double> y;  // y values, same length; non-finite and (log axes) <= 0 points
                             // are left out

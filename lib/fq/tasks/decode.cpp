@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -24,7 +25,6 @@ namespace h5 = io::h5;
 
 namespace {
 
-constexpr std::size_t k_vectors_per_chunk = 512;  // fixed work items (determinism)
 using Clock = std::chrono::steady_clock;
 
 bool selected(const std::vector<std::string>& globs, const std::string& path) {
@@ -39,6 +39,16 @@ std::vector<std::string> parents_of(const std::string& path) {
     for (std::size_t i = path.find('/'); i != std::string::npos; i = path.find('/', i + 1))
         out.push_back(path.substr(0, i));
     return out;
+}
+
+// Whether a -c file is a gsrq codebook file (by its format key; anything else is read as a
+// universal codebook file, whose reader reports what is wrong with it).
+bool is_gsrq_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string head(4096, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    return head.find(std::string("\"") + io::k_gsrq_format + "\"") != std::string::npos;
 }
 
 }  // namespace
@@ -76,16 +86,30 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     io::CodebookStore store(o.codebook_dir);
     std::set<std::string> given;
     for (const std::string& path : o.codebooks) {
-        io::UniversalCodebook cb = io::load_codebook(path);
-        given.insert(cb.content_hash);
-        store.add(std::move(cb));
+        // A universal codebook file or a gsrq codebook file.
+        std::string hash;
+        if (is_gsrq_file(path)) {
+            io::GsrqCodebookFile cb = io::load_gsrq(path);
+            hash = cb.content_hash;
+            store.add(std::move(cb));
+        } else {
+            io::UniversalCodebook cb = io::load_codebook(path);
+            hash = cb.content_hash;
+            store.add(std::move(cb));
+        }
+        given.insert(hash);
     }
     for (const io::EncodedDataset* e : encoded) {
+        if (e->codebook.empty()) continue;  // qjl, scalar+qjl, int, block: no codebook
         if (!given.empty() && given.count(e->codebook) == 0)
             throw CorruptError(o.input + ": " + e->path +
                                ": codebook hash mismatch: the file needs " + e->codebook +
                                ", -c gives " + *given.begin());
-        if (!store.has(e->codebook)) store.add(reader.codebook(e->codebook));
+        if (store.has(e->codebook)) continue;
+        if (e->codec["codec"] == "gsrq")
+            store.add(reader.gsrq_codebook(e->codebook));
+        else
+            store.add(reader.codebook(e->codebook));
     }
 
     io::KvDumpWriter writer(o.output);
@@ -103,17 +127,17 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     };
 
     DecodeSummary s;
-    std::vector<std::uint8_t> codes;
     std::vector<float> x;
     ProgressBar bar;
     std::size_t done = 0;
     for (const io::EncodedDataset* ep : encoded) {
         const io::EncodedDataset& e = *ep;
-        const io::BuiltCodec b =
-            io::make_codec(e.codec, store, o.input + ": " + e.path + ": codec", ExitCode::corrupt);
+        const io::BuiltCodec b = io::make_codec(e.codec, store, o.input + ": " + e.path + ": codec",
+                                                ExitCode::corrupt, e.d);
         const codecs::Codec& codec = *b.codec;
         if (codec.dim() != e.d || codec.code_bytes() != e.code_bytes ||
-            std::abs(codec.code_bits() - e.code_bits) > 1e-6)
+            std::abs(codec.code_bits() - e.code_bits) > 1e-6 ||
+            static_cast<std::int64_t>(codec.block_vectors()) != e.block_vectors)
             throw CorruptError(
                 o.input + ": " + e.path + ": codec sizes (d " + std::to_string(codec.dim()) + ", " +
                 std::to_string(codec.code_bytes()) + " bytes) differ from the " + "dataset's (d " +
@@ -138,19 +162,14 @@ DecodeSummary run_decode(const DecodeOptions& o) {
         }
         copy_parent_attrs(e.path);
 
-        const std::size_t d = static_cast<std::size_t>(e.d), cb = e.code_bytes;
+        const std::size_t d = static_cast<std::size_t>(e.d);
         const std::int64_t B = e.block_tokens;
         for (std::int64_t bs = (t0 / B) * B; bs < t1; bs += B) {
             const std::int64_t lo = std::max(bs, t0), hi = std::min(bs + B, t1);
             const io::Slab slab{static_cast<int>(h0), static_cast<int>(h1), lo, hi};
             const std::size_t n = slab.vectors();
-            codes.resize(n * cb);
             x.resize(n * d);
-            reader.read_codes(e, slab, codes.data());
-            core::parallel_chunks(
-                n, k_vectors_per_chunk, [&](std::size_t, std::size_t a, std::size_t end) {
-                    codec.decode(codes.data() + a * cb, end - a, x.data() + a * d);
-                });
+            reader.decode(e, codec, slab, x.data());
             writer.write(e.path, io::Slab{0, hn, lo - t0, hi - t0}, x.data());
             done += n;
             s.vectors += n;

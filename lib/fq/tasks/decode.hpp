@@ -5,11 +5,14 @@
 // Slices: `select` globs restrict the datasets (encoded and copied) written; `heads` and
 // `tokens` ("a:b", half-open; "a" = one) restrict every selected encoded dataset to that
 // slice (the output dataset then has the slice's shape and a string attribute fq_slice).
-// Only the checksum blocks covering the slice are read and verified, and each vector is
-// decoded on its own, so a slice equals the same slice of a full decode bit for bit.
+// Only the checksum blocks covering the slice are read and verified, and each code is
+// decoded on its own (a code of G vectors for int per_channel: the groups covering the slice
+// are decoded and the vectors outside it, padding included, dropped), so a slice equals the
+// same slice of a full decode bit for bit.
 //
-// Codebooks: the embedded ones, unless given with `codebooks` (-c): each given codebook
-// must be the one every selected encoded dataset names (CorruptError otherwise).
+// Codebooks: the embedded ones (universal or gsrq), unless given with `codebooks` (-c): each
+// given codebook must be the one every selected encoded dataset that needs one names
+// (CorruptError otherwise). qjl, scalar+qjl, int and block need none.
 // Work: one checksum block of the requested heads at a time (bounded memory), decoded with
 // core::parallel_chunks (output independent of the thread count).
 #pragma once

@@ -44,21 +44,6 @@ std::size_t dtype_bytes(const std::string& dtype) {
     return dtype == "float64" ? 8 : dtype == "float32" ? 4 : 2;
 }
 
-std::string codec_label(const io::BuiltCodec& b) {
-    const auto& s = b.codebook.spec;
-    std::ostringstream o;
-    o << b.description["codec"].get<std::string>();
-    if (b.codebook.family == "scalar") {
-        int bits = 0;
-        while ((1 << bits) < s.main.N) ++bits;
-        o << " b=" << bits;
-    } else
-        o << " k=" << s.main.k << " N=" << s.main.N;
-    o << " " << b.description["header"].get<std::string>() << "/"
-      << b.description["header_type"].get<std::string>();
-    return o.str();
-}
-
 // Codec description source for one kind: a JSON description or a SPEC string.
 struct Choice {
     bool given = false;
@@ -194,20 +179,16 @@ EncodeSummary run_encode(const EncodeOptions& o) {
                 context = "codec '" + ch->second.spec + "'";
             } else {
                 desc = ch->second.desc;
-                if (!desc.contains("header")) desc["header"] = o.header;
-                if (!desc.contains("header_type")) desc["header_type"] = o.header_type;
+                const std::string f = desc.value("codec", std::string());
+                if (f == "fib" || f == "scalar") {
+                    if (!desc.contains("header")) desc["header"] = o.header;
+                    if (!desc.contains("header_type")) desc["header_type"] = o.header_type;
+                }
                 context = "config '" + o.config + "'";
             }
-            io::BuiltCodec b = io::make_codec(desc, store, context, ExitCode::usage);
-            if (b.codec->dim() != info.d)
-                throw UsageError(o.input + ": " + info.path + " has d = " + std::to_string(info.d) +
-                                 " but codebook " + desc["codebook"].get<std::string>() +
-                                 " has d = " + std::to_string(b.codec->dim()));
-            // Version 1 of the container stores one code per vector.
-            if (b.codec->block_vectors() != 1)
-                throw UsageError("codec " + b.description.dump() +
-                                 " codes blocks of vectors; the fq container stores one code "
-                                 "per vector");
+            desc = io::with_tensor_defaults(std::move(desc), info.kind);
+            io::BuiltCodec b = io::make_codec(
+                desc, store, o.input + ": " + info.path + ": " + context, ExitCode::usage, info.d);
             it = built.emplace(key, std::move(b)).first;
         }
         jobs.push_back({info, &it->second});
@@ -220,7 +201,12 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     if (!any) throw IoError(o.input + ": no key or value dataset selected");
 
     io::EncodedFileWriter writer(o.output);
-    for (const auto& [key, b] : built) writer.add_codebook(b.codebook);
+    for (const auto& [key, b] : built) {
+        if (b.gsrq)
+            writer.add_codebook(*b.gsrq);
+        else if (!b.codebook.content_hash.empty())
+            writer.add_codebook(b.codebook);
+    }
     writer.copy_attrs(src, "", "");
     std::set<std::string> groups_done;
     auto copy_parent_attrs = [&](const std::string& path) {
@@ -231,7 +217,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     };
 
     std::map<io::KvKind, EncodeRow> rows;
-    std::vector<float> x;
+    std::vector<float> x, padded;
     std::vector<std::uint8_t> codes;
     ProgressBar bar;
     std::uint64_t total_vectors = 0, done_vectors = 0;
@@ -259,27 +245,44 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         e.tokens = info.tokens;
         e.d = info.d;
         e.codec = j.codec->description;
-        e.codebook = j.codec->codebook.content_hash;
+        e.codebook = j.codec->codebook_hash();
         e.code_bytes = codec.code_bytes();
         e.code_bits = codec.code_bits();
-        e.block_tokens = o.chunk_tokens;
+        e.block_vectors = static_cast<std::int64_t>(codec.block_vectors());
+        // A checksum block holds whole groups: B rounded up to a multiple of G.
+        e.block_tokens = (o.chunk_tokens + e.block_vectors - 1) / e.block_vectors * e.block_vectors;
         writer.create(e);
         writer.copy_attrs(src, info.path, info.path, /*onto_codes=*/true);
         copy_parent_attrs(info.path);
 
         const std::size_t d = static_cast<std::size_t>(info.d), cb = codec.code_bytes();
-        for (std::int64_t t = 0; t < info.tokens; t += o.chunk_tokens) {
-            const io::Slab slab{0, info.heads, t, std::min(t + o.chunk_tokens, info.tokens)};
+        const std::size_t G = codec.block_vectors();
+        for (std::int64_t t = 0; t < info.tokens; t += e.block_tokens) {
+            const io::Slab slab{0, info.heads, t, std::min(t + e.block_tokens, info.tokens)};
             const std::size_t n = slab.vectors();
             x.resize(n * d);
-            codes.resize(n * cb);
             reader.read(info, slab, x.data());
             io::check_finite(x.data(), slab, info.d, o.input, info.path);
+            // G > 1: each head's tokens padded to whole groups by repeating its last vector.
+            const auto nt = static_cast<std::size_t>(slab.tokens());
+            const std::size_t nr = (nt + G - 1) / G, hn = static_cast<std::size_t>(info.heads);
+            if (nr * G != nt) {
+                padded.resize(hn * nr * G * d);
+                for (std::size_t h = 0; h < hn; ++h) {
+                    float* dst = padded.data() + h * nr * G * d;
+                    std::copy(x.data() + h * nt * d, x.data() + (h + 1) * nt * d, dst);
+                    for (std::size_t i = nt; i < nr * G; ++i)
+                        std::copy(dst + (nt - 1) * d, dst + nt * d, dst + i * d);
+                }
+            }
+            const float* xs = nr * G != nt ? padded.data() : x.data();
+            codes.resize(hn * nr * cb);
             try {
-                core::parallel_chunks(
-                    n, k_vectors_per_chunk, [&](std::size_t, std::size_t b, std::size_t end) {
-                        codec.encode(x.data() + b * d, end - b, codes.data() + b * cb);
-                    });
+                core::parallel_chunks(hn * nr, std::max<std::size_t>(1, k_vectors_per_chunk / G),
+                                      [&](std::size_t, std::size_t b, std::size_t end) {
+                                          codec.encode(xs + b * G * d, (end - b) * G,
+                                                       codes.data() + b * cb);
+                                      });
             } catch (const NumericError& err) {  // e.g. a norm beyond the float16 header
                 throw NumericError(o.input + ": " + info.path + ": tokens [" +
                                    std::to_string(slab.t0) + ", " + std::to_string(slab.t1) +
@@ -294,7 +297,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
 
         EncodeRow& r = rows[info.kind];
         r.tensor = info.kind == io::KvKind::k ? "K" : "V";
-        const std::string label = codec_label(*j.codec);
+        const std::string label = io::codec_label(*j.codec);
         if (r.codec.empty())
             r.codec = label;
         else if (r.codec.find(label) == std::string::npos)
@@ -303,9 +306,10 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         r.vectors += nv;
         r.d = info.d;
         r.rate = codec.rate();
-        r.stored_rate = 8.0 * static_cast<double>(cb) / info.d;
         r.input_bytes += nv * d * dtype_bytes(info.dtype);
-        r.output_bytes += nv * cb;
+        r.output_bytes += static_cast<std::uint64_t>(info.heads) * e.rows() * cb;
+        r.stored_rate = 8.0 * static_cast<double>(r.output_bytes) /
+                        (static_cast<double>(std::max<std::uint64_t>(r.vectors, 1)) * info.d);
         r.seconds += seconds_since(t0);
         log_verbose("encoded " + info.path + ": " + std::to_string(nv) + " vectors");
     }

@@ -14,7 +14,11 @@
 // (peak memory ~ one slab of float32 input plus its codes, whatever the file size), each
 // slab checked for NaN/Inf (NumericError naming file, dataset, [head, token, dim]), encoded
 // with core::parallel_chunks over fixed chunks of vectors (output byte-identical whatever
-// the thread count), and written as one checksum block of the container. Queries are not
+// the thread count), and written as one checksum block of the container. A codec coding
+// groups of G > 1 vectors (int per_channel) gets slabs of chunk_tokens rounded up to a
+// multiple of G, and each head's last partial group padded by repeating its last vector
+// (docs/FORMAT.md §2). Descriptions leaving per-tensor choices open get the K/V defaults of
+// io::with_tensor_defaults (int: per_channel for keys, per_token for values). Queries are not
 // compressed; --keep-queries copies them verbatim. Every other dataset and the attributes
 // of the root, of parent groups and of the datasets are copied. The output is written to a
 // temporary name and renamed; an existing output is refused without force.

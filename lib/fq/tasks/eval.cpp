@@ -1,6 +1,8 @@
 // run_eval: fq-eval of an original dump against a decoded dump or a compressed file.
 #include "fq/tasks/eval.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -15,69 +17,89 @@
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/hdf5_util.hpp"
 #include "fq/io/json_util.hpp"
+#include "fq/tasks/decode.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace fq::tasks {
 
 namespace {
 
-// The compressed file's codecs, one per encoded path, and their rates.
-struct CompressedSource {
-    std::unique_ptr<io::EncodedFileReader> reader;
-    std::map<std::string, std::shared_ptr<const codecs::Codec>> codecs;  // by dataset path
+// A temporary file removed on scope exit.
+struct TempFile {
+    std::string path;
+    ~TempFile() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove(path, ec);
+    }
 };
 
-// Names a codec description for tables: "<family>-k<k>-N<N>" / "scalar-b<b>" from the
-// codebook, or the family.
-std::string codec_name(const io::BuiltCodec& built) {
-    const auto& spec = built.codebook.spec;
-    std::string name = built.codebook.family;
-    if (name == "scalar") {
-        int b = 0;
-        while ((1 << b) < spec.main.N) ++b;
-        name += "-b" + std::to_string(b);
-    } else {
-        name += "-k" + std::to_string(spec.main.k) + "-N" + std::to_string(spec.main.N);
+// Rates of the compressed file's K and V datasets: nominal = code_bits / d (exact bits per
+// vector as the codec states them, cross-checked against the codec built from the stored
+// description when this build can), achieved = bytes of the stored codes arrays * 8 /
+// coordinates, allowed padding = what a code row's bytes (and a last partial group of G
+// vectors) add over the nominal bits.
+// Key datasets whose codec estimates inner products from codes (qjl, scalar+qjl) are
+// returned in *estimators (by dataset path).
+void compressed_rates(const std::string& path, const std::string& codebook_dir, CodecLabel& codec,
+                      std::map<std::string, std::shared_ptr<const codecs::Codec>>* estimators) {
+    const io::EncodedFileReader reader(path);
+    io::CodebookStore store(codebook_dir);
+    for (const auto& h : reader.codebook_hashes()) {
+        try {
+            store.add(reader.codebook(h));
+        } catch (const CorruptError&) {
+            // not a fib/scalar codebook file (e.g. gsrq): make_codec resolves it itself
+        }
     }
-    if (built.description.contains("header") && built.description["header"] == "gain")
-        name += "-gain";
-    if (built.description.contains("header_type") && built.description["header_type"] == "float32")
-        name += "-h32";
-    return name;
-}
-
-// Decodes n codes of codec into floats, in parallel chunks.
-std::vector<float> decode_all(const codecs::Codec& codec, const std::vector<std::uint8_t>& codes,
-                              std::size_t n) {
-    std::vector<float> x(n * static_cast<std::size_t>(codec.dim()));
-    const std::size_t cb = codec.code_bytes();
-    const std::size_t d = static_cast<std::size_t>(codec.dim());
-    core::parallel_chunks(n, 1024, [&](std::size_t, std::size_t b, std::size_t e) {
-        codec.decode(codes.data() + b * cb, e - b, x.data() + b * d);
-    });
-    return x;
-}
-
-// Rate of a tensor (all layers) in the compressed file.
-void add_rate(RateInfo& r, const io::EncodedDataset& ds, const codecs::Codec& codec,
-              double stored_bytes, double vectors) {
-    const double nominal = codec.code_bits() / ds.d;
-    const double achieved = stored_bytes * 8.0 / (vectors * ds.d);
-    const double pad = (8.0 * static_cast<double>(codec.code_bytes()) - codec.code_bits()) / ds.d;
-    // Several layers: vector-weighted means (all layers normally share one codec).
-    if (std::isnan(r.bytes_coded)) {
-        r.nominal_bits = nominal;
-        r.achieved_bits = achieved;
-        r.padding_bits = pad;
-        r.bytes_coded = stored_bytes;
-        return;
+    struct Acc {
+        double nominal = 0, achieved = 0, padding = 0, coords = 0;
+    } acc[2];
+    std::string names;
+    for (const auto& ds : reader.datasets()) {
+        if (ds.kind != io::KvKind::k && ds.kind != io::KvKind::v) continue;
+        const auto codes = io::h5::open_dataset(reader.file_id(), ds.path + "/codes");
+        double stored = 1;
+        for (auto n : io::h5::dataset_dims(codes.id())) stored *= static_cast<double>(n);
+        const double coords = static_cast<double>(ds.heads) * static_cast<double>(ds.tokens) * ds.d;
+        std::string name = ds.codec.value("codec", std::string("?"));
+        try {
+            const io::BuiltCodec built =
+                io::make_codec(ds.codec, store, path + ": " + ds.path, ExitCode::corrupt, ds.d);
+            name = io::codec_label(built);
+            if (ds.kind == io::KvKind::k && ds.block_vectors == 1 &&
+                dynamic_cast<const codecs::InnerProductEstimator*>(built.codec.get()))
+                (*estimators)[ds.path] = built.codec;
+            codec.family = built.family();
+            if (std::abs(built.codec->code_bits() - ds.code_bits) > 1e-9 ||
+                built.codec->code_bytes() != ds.code_bytes)
+                throw CorruptError(path + ": " + ds.path + ": stored code_bits/code_bytes (" +
+                                   io::format_real(ds.code_bits, 10) + "/" +
+                                   std::to_string(ds.code_bytes) + ") disagree with its codec (" +
+                                   io::format_real(built.codec->code_bits(), 10) + "/" +
+                                   std::to_string(built.codec->code_bytes()) + ")");
+        } catch (const CorruptError&) {
+            throw;
+        } catch (const Error& e) {
+            log_verbose(std::string("rate cross-check skipped: ") + e.what());
+            codec.family = name;
+        }
+        if (names.find(name) == std::string::npos) names += (names.empty() ? "" : " + ") + name;
+        codec.description = ds.codec;
+        Acc& a = acc[ds.kind == io::KvKind::k ? 0 : 1];
+        a.nominal += ds.code_bits * static_cast<double>(ds.heads) * static_cast<double>(ds.tokens);
+        a.achieved += 8.0 * stored;
+        a.padding = std::max(a.padding, std::max(0.0, ds.stored_rate() - ds.rate()));
+        a.coords += coords;
     }
-    const double prev_vectors = r.bytes_coded * 8.0 / (r.achieved_bits * ds.d);
-    const double w = prev_vectors + vectors;
-    r.nominal_bits = (r.nominal_bits * prev_vectors + nominal * vectors) / w;
-    r.achieved_bits = (r.achieved_bits * prev_vectors + achieved * vectors) / w;
-    r.padding_bits = std::max(r.padding_bits, pad);
-    r.bytes_coded += stored_bytes;
+    for (int w = 0; w < 2; ++w) {
+        RateInfo& r = w == 0 ? codec.k : codec.v;
+        if (acc[w].coords == 0) continue;
+        r.nominal_bits = acc[w].nominal / acc[w].coords;
+        r.achieved_bits = acc[w].achieved / acc[w].coords;
+        r.padding_bits = acc[w].padding;
+        r.bytes_coded = acc[w].achieved / 8.0;
+    }
+    codec.name = names.empty() ? "compressed" : names;
 }
 
 void write_reports(const EvalOptions& opts, const DumpEvaluation& ev, const CodecLabel& codec,
@@ -104,6 +126,8 @@ void write_reports(const EvalOptions& opts, const DumpEvaluation& ev, const Code
                  {"bytes_on_disk", io::json_value(bytes_on_disk)},
                  {"bytes_original_file", io::json_value(original_bytes)},
                  {"bytes_raw_f16", ev.raw_f16_bytes_k + ev.raw_f16_bytes_v}};
+    j["scores"] =
+        ev.estimated_scores ? "inner-product estimator from the key codes" : "decoded keys";
     j["queries"] = {{"source", ev.queries_in_dump ? "dump" : "keys"},
                     {"fallback", ev.queries_in_dump
                                      ? nlohmann::ordered_json(nullptr)
@@ -134,62 +158,69 @@ void run_eval(const EvalOptions& opts) {
 
     const io::KvDumpReader dump(opts.input);
     CodecLabel codec;
-    DecodeFn decode;
-    std::unique_ptr<io::KvDumpReader> decoded;
-    CompressedSource comp;
     double bytes_on_disk = k_nan;
     const double original_bytes = static_cast<double>(std::filesystem::file_size(opts.input));
-
-    if (!opts.decoded.empty()) {
-        decoded = std::make_unique<io::KvDumpReader>(opts.decoded);
-        decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
-            const io::DatasetInfo di = decoded->info(info.path);
-            if (di.heads != info.heads || di.tokens != info.tokens || di.d != info.d)
-                throw CorruptError(opts.decoded + ": " + info.path +
-                                   ": shape differs from the original");
-            return decoded->read_all(di);
-        };
-    } else {
-        comp.reader = std::make_unique<io::EncodedFileReader>(opts.compressed);
+    TempFile temp;
+    std::map<std::string, std::shared_ptr<const codecs::Codec>> estimators;
+    std::string decoded_path = opts.decoded;
+    if (!opts.compressed.empty()) {
+        // Decoded here by fq-decode's task into a temporary float32 dump, so that every
+        // family fq-decode knows is evaluated the same way; rates from the container.
         bytes_on_disk = static_cast<double>(std::filesystem::file_size(opts.compressed));
-        io::CodebookStore store(opts.codebooks);
-        for (const auto& h : comp.reader->codebook_hashes()) store.add(comp.reader->codebook(h));
-        std::string names;
-        for (const auto& ds : comp.reader->datasets()) {
-            if (ds.kind != io::KvKind::k && ds.kind != io::KvKind::v) continue;
-            const io::BuiltCodec built = io::make_codec(
-                ds.codec, store, opts.compressed + ": " + ds.path, ExitCode::corrupt);
-            comp.codecs[ds.path] = built.codec;
-            const std::string name = codec_name(built);
-            if (names.find(name) == std::string::npos) names += (names.empty() ? "" : "+") + name;
-            codec.family = built.codebook.family;
-            codec.description = built.description;
-            // Bytes stored: the codes array as it sits in the file.
-            const auto codes_ds = io::h5::open_dataset(comp.reader->file_id(), ds.path + "/codes");
-            double stored = 1;
-            for (auto n : io::h5::dataset_dims(codes_ds.id())) stored *= static_cast<double>(n);
-            const double vectors = static_cast<double>(ds.heads) * static_cast<double>(ds.tokens);
-            add_rate(ds.kind == io::KvKind::k ? codec.k : codec.v, ds, *built.codec, stored,
-                     vectors);
-        }
-        codec.name = names.empty() ? "compressed" : names;
-        decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
-            const auto it = comp.codecs.find(info.path);
-            if (it == comp.codecs.end())
-                throw CorruptError(opts.compressed + ": " + info.path +
-                                   ": not encoded in this file");
-            const io::EncodedDataset& ds = comp.reader->dataset(info.path);
-            if (ds.heads != info.heads || ds.tokens != info.tokens || ds.d != info.d)
-                throw CorruptError(opts.compressed + ": " + info.path +
-                                   ": shape differs from the original");
-            io::Slab slab{0, ds.heads, 0, ds.tokens};
-            std::vector<std::uint8_t> codes(slab.vectors() * ds.code_bytes);
-            comp.reader->read_codes(ds, slab, codes.data());
-            return decode_all(*it->second, codes, slab.vectors());
+        compressed_rates(opts.compressed, opts.codebooks, codec, &estimators);
+        namespace fs = std::filesystem;
+        std::string tmpl = (fs::temp_directory_path() / "fq-eval-decoded.XXXXXX").string();
+        const int fd = ::mkstemp(tmpl.data());
+        if (fd < 0) throw IoError(tmpl + ": cannot create a temporary file");
+        ::close(fd);
+        temp.path = tmpl;
+        DecodeOptions d;
+        d.input = opts.compressed;
+        d.output = temp.path;
+        d.dtype = "float32";
+        d.codebook_dir = opts.codebooks;
+        d.threads = opts.threads;
+        d.force = true;
+        d.verbosity = -1;
+        run_decode(d);
+        set_verbosity(static_cast<Verbosity>(std::clamp(opts.verbosity, -1, 1)));
+        decoded_path = temp.path;
+    }
+    const io::KvDumpReader decoded(decoded_path);
+    const std::string shown = opts.compressed.empty() ? opts.decoded : opts.compressed;
+    const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
+        const auto& list = decoded.datasets();
+        if (std::none_of(list.begin(), list.end(),
+                         [&](const io::DatasetInfo& x) { return x.path == info.path; }))
+            throw CorruptError(shown + ": " + info.path + ": not in the decoded data");
+        const io::DatasetInfo di = decoded.info(info.path);
+        if (di.heads != info.heads || di.tokens != info.tokens || di.d != info.d)
+            throw CorruptError(shown + ": " + info.path + ": shape differs from the original");
+        return decoded.read_all(di);
+    };
+
+    // Codecs with an inner-product estimator are scored by it, from the stored key codes.
+    std::unique_ptr<io::EncodedFileReader> codes_reader;
+    ScoreFn scores;
+    if (!estimators.empty()) {
+        codes_reader = std::make_unique<io::EncodedFileReader>(opts.compressed);
+        scores = [&](const io::DatasetInfo& info, int h, const float* q) {
+            const auto it = estimators.find(info.path);
+            if (it == estimators.end())
+                throw UsageError(opts.compressed + ": " + info.path +
+                                 ": keys of one layer coded without an inner-product estimator "
+                                 "while others have one; evaluate them separately");
+            const io::EncodedDataset& ds = codes_reader->dataset(info.path);
+            const auto T = static_cast<std::size_t>(ds.tokens);
+            std::vector<std::uint8_t> c(T * ds.code_bytes);
+            codes_reader->read_codes(ds, io::Slab{h, h + 1, 0, ds.tokens}, c.data());
+            std::vector<double> out(T * T);
+            dynamic_cast<const codecs::InnerProductEstimator&>(*it->second)
+                .estimate_inner_products(q, T, c.data(), T, out.data());
+            return out;
         };
     }
-
-    const DumpEvaluation ev = evaluate_dump(dump, decode, codec, opts.settings);
+    const DumpEvaluation ev = evaluate_dump(dump, decode, codec, opts.settings, scores);
     std::vector<std::string> warnings;
     if (!ev.queries_in_dump) {
         warnings.push_back("no q datasets in the dump: keys used as queries (q_t = k_t)");

@@ -52,14 +52,21 @@ struct CodecLabel {
 using DecodeFn =
     std::function<std::vector<float>(const io::DatasetInfo&, const std::vector<float>&)>;
 
+// Approximate scores for codecs that estimate inner products from their codes better than
+// through decoded vectors (codecs::InnerProductEstimator: qjl, scalar+qjl): (key dataset,
+// KV head h, q: (T, d) row-major float queries) -> (T, T) row-major double, entry (t, j) ~
+// <q_t, k_j> for j <= t (others unused). An empty function: scores of the decoded keys.
+using ScoreFn = std::function<std::vector<double>(const io::DatasetInfo&, int, const float*)>;
+
 struct EvalSettings {
     std::size_t stride = 1;  // query positions: every stride-th counted back from the last token
     std::size_t last = 0;    // ... restricted to the last `last` tokens (0 = all)
 };
 
 struct DumpEvaluation {
-    io::Table table;               // docs/EVAL.md columns; overall rows, per layer, per head
-    bool queries_in_dump = false;  // false: fallback q_t = k_t
+    io::Table table;                // docs/EVAL.md columns; overall rows, per layer, per head
+    bool queries_in_dump = false;   // false: fallback q_t = k_t
+    bool estimated_scores = false;  // scores (KL, ..., inner-product error) from a ScoreFn
     int layers = 0, n_heads = 0, n_kv_heads = 0, d = 0;
     std::int64_t tokens = 0;
     std::size_t positions = 0;                        // query positions evaluated per head
@@ -72,8 +79,11 @@ const std::vector<std::string>& eval_columns();
 
 // Evaluates every layer of dump: K and V decoded by decode, queries from the dump or the
 // fallback. UsageError if a layer lacks k or v or shapes disagree.
+// With scores: attention metrics and the inner-product error use the estimated scores
+// (metrics::attention_metrics_from_scores); vector metrics still use the decoded keys.
 DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decode,
-                             const CodecLabel& codec, const EvalSettings& settings);
+                             const CodecLabel& codec, const EvalSettings& settings,
+                             const ScoreFn& scores = {});
 
 // The refusal check of a dump evaluation (io::refusal_reason over K and V together).
 io::ResultClaim claim_of(const DumpEvaluation& ev, const CodecLabel& codec);
@@ -150,6 +160,20 @@ struct FrontierPick {
 };
 
 void run_sweep(const SweepOptions& opts);
+
+// What the sweep report needs besides the rd table.
+struct SweepReportInfo {
+    std::string dir;     // report directory (exists)
+    std::string input;   // the dump
+    std::string format;  // png | svg
+    int d = 0;
+    bool queries_in_dump = true;
+    std::size_t positions = 0;  // query positions per head
+    std::string frontier_text;  // the frontier lines printed on stdout
+};
+// Writes the plots (<name>.<format> and <name>.<format>.gp) and index.html of a sweep into
+// info.dir from the rd table (eval_columns() + "pareto"). IoError if gnuplot fails.
+void write_sweep_report(const io::Table& rd, const SweepReportInfo& info);
 
 // Pareto-optimal rows among (compression ratio x, fidelity y): no other point has x' >= x
 // and y' >= y with one strict. Returns one flag per point.

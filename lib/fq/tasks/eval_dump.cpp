@@ -187,7 +187,8 @@ const std::vector<std::string>& eval_columns() {
 }
 
 DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decode,
-                             const CodecLabel& codec, const EvalSettings& settings) {
+                             const CodecLabel& codec, const EvalSettings& settings,
+                             const ScoreFn& scores) {
     std::map<int, LayerData> layers;
     for (const auto& info : dump.datasets()) {
         auto& L = layers[info.layer];
@@ -209,6 +210,7 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     if (any_q && !all_q)
         throw UsageError(dump.path() + ": some layers have q datasets and others do not");
     ev.queries_in_dump = all_q;
+    ev.estimated_scores = static_cast<bool>(scores);
 
     std::map<std::pair<int, int>, VectorAcc> kacc, vacc;  // (layer, kv head)
     std::map<std::pair<int, int>, AttnAcc> aacc;          // (layer, query head)
@@ -277,17 +279,44 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
                 static_cast<std::size_t>(qh), static_cast<std::size_t>(n_q),
                 static_cast<std::size_t>(n_kv)));
             const float* qp = L.q ? head_ptr(q, qh, T, d) : head_ptr(k, h, T, d);
-            const auto ip = metrics::inner_product_error(
-                qp, static_cast<std::size_t>(T), head_ptr(k, h, T, d), head_ptr(k_hat, h, T, d),
-                static_cast<std::size_t>(T), d, metrics::PairSet::causal, positions);
             VectorAcc& a = kacc[{layer, h}];
-            a.ip_mean.add(ip.query_mean);
-            a.ip_mean_sq.add(ip.query_mean_sq);
             metrics::AttentionOptions aopts;
             aopts.positions = positions;
-            const auto m = metrics::attention_metrics(
-                qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d), head_ptr(k_hat, h, T, d),
-                head_ptr(v_hat, h, T, d), static_cast<std::size_t>(T), d, aopts);
+            const auto Tn = static_cast<std::size_t>(T);
+            metrics::AttentionMetrics m;
+            if (scores) {
+                // Estimated scores: the inner-product error is estimate - exact over the
+                // causal pairs of each evaluated query, averaged per query as below.
+                const std::vector<double> S = scores(ki, h, qp);
+                if (S.size() != Tn * Tn)
+                    throw UsageError("estimated scores of " + ki.path + " have the wrong size");
+                const float* kh = head_ptr(k, h, T, d);
+                for (std::size_t t : positions) {
+                    double sum = 0, sum_sq = 0;
+                    for (std::size_t j = 0; j <= t; ++j) {
+                        double exact = 0;
+                        for (int i = 0; i < d; ++i)
+                            exact += static_cast<double>(qp[t * d + i]) * kh[j * d + i];
+                        const double e = S[t * Tn + j] - exact;
+                        sum += e;
+                        sum_sq += e * e;
+                    }
+                    a.ip_mean.add(sum / static_cast<double>(t + 1));
+                    a.ip_mean_sq.add(sum_sq / static_cast<double>(t + 1));
+                }
+                m = metrics::attention_metrics_from_scores(
+                    qp, kh, head_ptr(v, h, T, d), metrics::score_rows_from_matrix(S.data(), Tn),
+                    head_ptr(v_hat, h, T, d), Tn, d, aopts);
+            } else {
+                const auto ip = metrics::inner_product_error(qp, Tn, head_ptr(k, h, T, d),
+                                                             head_ptr(k_hat, h, T, d), Tn, d,
+                                                             metrics::PairSet::causal, positions);
+                a.ip_mean.add(ip.query_mean);
+                a.ip_mean_sq.add(ip.query_mean_sq);
+                m = metrics::attention_metrics(qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
+                                               head_ptr(k_hat, h, T, d), head_ptr(v_hat, h, T, d),
+                                               Tn, d, aopts);
+            }
             AttnAcc& at = aacc[{layer, qh}];
             at.kl.add(m.kl);
             at.top1.add(m.top1);
@@ -386,7 +415,7 @@ std::string summary_text(const DumpEvaluation& ev, const CodecLabel& codec) {
     row2("cosine (min)", "cos_min", nullptr, 5);
     {
         auto& r = view.add_row();
-        r[0] = std::string("inner-product bias <q,k_hat-k>");
+        r[0] = std::string("inner-product bias (estimate - exact)");
         r[1] = cell(0, "ip_bias", "ip_bias_se", 4);
         r[2] = std::string("");
         auto& r2 = view.add_row();
@@ -411,7 +440,8 @@ std::string summary_text(const DumpEvaluation& ev, const CodecLabel& codec) {
     row1("attention-output cosine (mean)", "out_cos", "out_cos_se", 5);
     row1("attention-output cosine (p5)", "out_cos_p5", nullptr, 5);
     row1("attention-output cosine (min)", "out_cos_min", nullptr, 5);
-    s << "attention (K and V decoded; causal; " << t.text(2, "queries") << " queries)\n";
+    s << "attention (K and V decoded; causal; " << t.text(2, "queries") << " queries"
+      << (ev.estimated_scores ? "; scores from the codec's inner-product estimator" : "") << ")\n";
     io::write_text(att, {{"metric", "", 4, ""}, {"value", "", 4, ""}}, s);
     return s.str();
 }

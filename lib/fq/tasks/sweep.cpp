@@ -12,8 +12,6 @@
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/json_util.hpp"
-#include "fq/io/plot.hpp"
-#include "fq/metrics/fidelity.hpp"
 #include "fq/tasks/eval.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -86,49 +84,37 @@ SweepConfig read_config(const std::string& path) {
     return c;
 }
 
-std::string codec_label(const io::BuiltCodec& b) {
-    const auto& spec = b.codebook.spec;
-    std::string name;
-    if (b.codebook.family == "scalar") {
-        int bits = 0;
-        while ((1 << bits) < spec.main.N) ++bits;
-        name = "scalar-b" + std::to_string(bits);
-    } else {
-        name = b.codebook.family + "-k" + std::to_string(spec.main.k) + "-N" +
-               std::to_string(spec.main.N);
-    }
-    if (b.description.value("header", "norm") == "gain") name += "-gain";
-    if (b.description.value("header_type", "float16") == "float32") name += "-h32";
-    return name;
-}
-
-// In-memory round trip through codec (parallel over vectors).
-std::vector<float> round_trip(const codecs::Codec& codec, const std::vector<float>& x) {
+// In-memory round trip of one dataset x: (heads, T, d) through codec (parallel over code
+// rows). A codec coding groups of G = block_vectors() vectors sees each head's tokens in
+// groups, the last partial group padded by repeating its last vector (as fq-encode stores
+// it). Returns the decoded (heads, T, d) and adds the bytes of codes stored to *bytes.
+std::vector<float> round_trip(const codecs::Codec& codec, const std::vector<float>& x,
+                              std::size_t heads, double* bytes,
+                              std::vector<std::uint8_t>* all_codes = nullptr) {
     const std::size_t d = static_cast<std::size_t>(codec.dim());
-    const std::size_t n = x.size() / d;
+    const std::size_t G = std::max<std::size_t>(1, codec.block_vectors());
+    const std::size_t T = x.size() / (d * std::max<std::size_t>(1, heads));
+    const std::size_t rows = (T + G - 1) / G;  // code rows per head
     const std::size_t cb = codec.code_bytes();
-    std::vector<std::uint8_t> codes(n * cb);
     std::vector<float> y(x.size());
-    core::parallel_chunks(n, 1024, [&](std::size_t, std::size_t b, std::size_t e) {
-        codec.encode(x.data() + b * d, e - b, codes.data() + b * cb);
-        codec.decode(codes.data() + b * cb, e - b, y.data() + b * d);
-    });
-    return y;
-}
-
-std::string html_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '<')
-            o += "&lt;";
-        else if (c == '>')
-            o += "&gt;";
-        else if (c == '&')
-            o += "&amp;";
-        else
-            o += c;
+    std::vector<std::uint8_t> codes(rows * cb);
+    std::vector<float> padded(rows * G * d), out(rows * G * d);
+    for (std::size_t h = 0; h < heads; ++h) {
+        const float* xh = x.data() + h * T * d;
+        std::copy(xh, xh + T * d, padded.begin());
+        for (std::size_t t = T; t < rows * G; ++t)
+            std::copy(xh + (T - 1) * d, xh + T * d, padded.begin() + static_cast<long>(t * d));
+        const std::size_t chunk = std::max<std::size_t>(1, 1024 / G);  // code rows per chunk
+        core::parallel_chunks(rows, chunk, [&](std::size_t, std::size_t b, std::size_t e) {
+            codec.encode(padded.data() + b * G * d, (e - b) * G, codes.data() + b * cb);
+            codec.decode(codes.data() + b * cb, (e - b) * G, out.data() + b * G * d);
+        });
+        std::copy(out.begin(), out.begin() + static_cast<long>(T * d),
+                  y.begin() + static_cast<long>(h * T * d));
+        *bytes += static_cast<double>(rows * cb);
+        if (all_codes) all_codes->insert(all_codes->end(), codes.begin(), codes.end());
     }
-    return o;
+    return y;
 }
 
 }  // namespace
@@ -168,7 +154,7 @@ void run_sweep(const SweepOptions& opts) {
     std::vector<io::BuiltCodec> built;
     std::set<std::string> seen;
     const auto add = [&](const OJson& desc, const std::string& context) {
-        io::BuiltCodec b = io::make_codec(desc, store, context);
+        io::BuiltCodec b = io::make_codec(desc, store, context, ExitCode::usage, d);
         if (b.codec->dim() != d)
             throw UsageError(context + ": codebook dimension " + std::to_string(b.codec->dim()) +
                              " does not match the dump's d = " + std::to_string(d));
@@ -197,6 +183,14 @@ void run_sweep(const SweepOptions& opts) {
         }
     }
     if (built.empty()) throw UsageError(opts.config + ": no codecs to evaluate");
+    // Report order: by family, then rate, then label.
+    std::stable_sort(built.begin(), built.end(),
+                     [](const io::BuiltCodec& a, const io::BuiltCodec& b) {
+                         if (a.family() != b.family()) return a.family() < b.family();
+                         if (a.codec->rate() != b.codec->rate())
+                             return a.codec->rate() < b.codec->rate();
+                         return io::codec_label(a) < io::codec_label(b);
+                     });
 
     fs::create_directories(opts.output);
     io::Table rd;
@@ -210,25 +204,57 @@ void run_sweep(const SweepOptions& opts) {
         for (std::size_t i = 0; i < built.size(); ++i) {
             const io::BuiltCodec& b = built[i];
             CodecLabel label;
-            label.name = codec_label(b);
-            label.family = b.codebook.family;
+            label.name = io::codec_label(b);
+            label.family = b.family();
             label.description = b.description;
             bar.update("sweep " + label.name, static_cast<double>(i) / built.size());
             log_verbose("evaluating " + label.name);
             const codecs::Codec& codec = *b.codec;
-            RateInfo rate;
-            rate.nominal_bits = codec.rate();
-            rate.achieved_bits = 8.0 * static_cast<double>(codec.code_bytes()) / d;
-            rate.padding_bits = rate.achieved_bits - rate.nominal_bits;
-            std::map<std::string, double> bytes;
+            // Rates: nominal from the codec; achieved from the bytes of codes a round trip
+            // stores (byte padding of a code, and of a last partial group when G > 1).
+            const double G = static_cast<double>(std::max<std::size_t>(1, codec.block_vectors()));
+            double code_bytes[2] = {0, 0}, coords[2] = {0, 0};  // K, V
+            for (const auto& info : dump.datasets()) {
+                if (info.kind != io::KvKind::k && info.kind != io::KvKind::v) continue;
+                const int which = info.kind == io::KvKind::k ? 0 : 1;
+                const double rows = std::ceil(static_cast<double>(info.tokens) / G);
+                code_bytes[which] += info.heads * rows * static_cast<double>(codec.code_bytes());
+                coords[which] +=
+                    static_cast<double>(info.heads) * static_cast<double>(info.tokens) * d;
+            }
+            for (int which = 0; which < 2; ++which) {
+                RateInfo& r = which == 0 ? label.k : label.v;
+                r.nominal_bits = codec.rate();
+                r.achieved_bits = 8.0 * code_bytes[which] / coords[which];
+                r.padding_bits = std::max(0.0, r.achieved_bits - r.nominal_bits);
+                r.bytes_coded = code_bytes[which];
+            }
+            double produced = 0;
+            // Codecs estimating inner products from codes (qjl, scalar+qjl) are scored by their
+            // estimator; the keys' codes are kept for it.
+            const auto* estimator = dynamic_cast<const codecs::InnerProductEstimator*>(&codec);
+            std::map<std::string, std::vector<std::uint8_t>> key_codes;
             const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
-                bytes[to_string(info.kind)] +=
-                    static_cast<double>(x.size() / d) * static_cast<double>(codec.code_bytes());
-                return round_trip(codec, x);
+                std::vector<std::uint8_t>* keep =
+                    estimator && info.kind == io::KvKind::k ? &key_codes[info.path] : nullptr;
+                return round_trip(codec, x, static_cast<std::size_t>(info.heads), &produced, keep);
             };
-            label.k = rate;
-            label.v = rate;
-            DumpEvaluation ev = evaluate_dump(dump, decode, label, settings);
+            ScoreFn scores;
+            if (estimator)
+                scores = [&](const io::DatasetInfo& info, int h, const float* q) {
+                    const auto T = static_cast<std::size_t>(info.tokens);
+                    const std::vector<std::uint8_t>& c = key_codes.at(info.path);
+                    std::vector<double> out(T * T);
+                    estimator->estimate_inner_products(
+                        q, T, c.data() + static_cast<std::size_t>(h) * T * codec.code_bytes(), T,
+                        out.data());
+                    return out;
+                };
+            DumpEvaluation ev = evaluate_dump(dump, decode, label, settings, scores);
+            if (produced != label.k.bytes_coded + label.v.bytes_coded)
+                throw NumericError(label.name + ": produced " + std::to_string(produced) +
+                                   " bytes of codes, expected " +
+                                   std::to_string(label.k.bytes_coded + label.v.bytes_coded));
             const std::string why = io::refusal_reason(claim_of(ev, label));
             if (!why.empty()) throw CorruptError(label.name + ": refusing to report: " + why);
             queries_in_dump = ev.queries_in_dump;
@@ -238,7 +264,10 @@ void run_sweep(const SweepOptions& opts) {
                 row.emplace_back(std::monostate{});
                 rd.rows.push_back(std::move(row));
             }
-            OJson dj = {{"codec", label.name}, {"description", b.description}};
+            OJson dj = {
+                {"codec", label.name},
+                {"description", b.description},
+                {"scores", estimator ? "inner-product estimator from the codes" : "decoded keys"}};
             descriptions.push_back(dj);
         }
         bar.finish();
@@ -271,8 +300,15 @@ void run_sweep(const SweepOptions& opts) {
             for (auto r : attn) {
                 if (!fam.empty() && rd.text(r, "family") != fam) continue;
                 if (!(rd.real(r, "out_cos") >= target)) continue;
-                if (best < 0 || rd.real(r, "compression_ratio") >
-                                    rd.real(static_cast<std::size_t>(best), "compression_ratio"))
+                if (best < 0) {
+                    best = static_cast<long>(r);
+                    continue;
+                }
+                // Highest compression; among equal compression, the highest fidelity.
+                const auto b = static_cast<std::size_t>(best);
+                const double x = rd.real(r, "compression_ratio");
+                const double xb = rd.real(b, "compression_ratio");
+                if (x > xb || (x == xb && rd.real(r, "out_cos") > rd.real(b, "out_cos")))
                     best = static_cast<long>(r);
             }
             OJson e = {{"target_out_cos", target}, {"family", fam.empty() ? "any" : fam}};
@@ -315,153 +351,15 @@ void run_sweep(const SweepOptions& opts) {
     j["rows"] = io::to_json(rd);
     io::write_output((dir / "rd.json").string(), io::dump_readable(j) + "\n");
 
-    // Plots: one series per family (K and V separately where the metric is per tensor).
-    const std::string ext = "." + opts.format;
-    const auto series_by = [&](const std::string& tensor, const char* xcol, const char* ycol,
-                               const std::string& suffix) {
-        std::map<std::string, io::Series> m;
-        for (std::size_t r = 0; r < rd.rows.size(); ++r) {
-            if (rd.text(r, "tensor") != tensor) continue;
-            const std::string fam = rd.text(r, "family");
-            auto& s = m[fam];
-            s.title = fam + suffix;
-            s.x.push_back(rd.real(r, xcol));
-            s.y.push_back(rd.real(r, ycol));
-        }
-        std::vector<io::Series> out;
-        for (auto& [fam, s] : m) {
-            std::vector<std::size_t> idx(s.x.size());
-            for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-            std::sort(idx.begin(), idx.end(), [&](auto a, auto b) { return s.x[a] < s.x[b]; });
-            io::Series t = s;
-            for (std::size_t i = 0; i < idx.size(); ++i) t.x[i] = s.x[idx[i]], t.y[i] = s.y[idx[i]];
-            out.push_back(t);
-        }
-        return out;
-    };
-    std::vector<std::pair<std::string, std::string>> images;  // file, caption
-    const std::string where = fs::path(opts.input).filename().string();
-    {
-        io::Plot p;
-        p.title = "Attention-output cosine vs compression (" + where + ")";
-        p.xlabel = "compression ratio vs float16 (headers included)";
-        p.ylabel = "attention-output cosine cos(o, o_hat), mean over queries";
-        p.logx = true;
-        p.key = "bottom left";
-        p.series = series_by("attn", "compression_ratio", "out_cos", "");
-        io::Series front;
-        front.title = "Pareto frontier";
-        front.style = io::SeriesStyle::line;
-        front.color = "#000000";
-        std::vector<std::pair<double, double>> pts;
-        std::vector<std::string> labels;
-        for (auto r : attn)
-            if (rd.real(r, "pareto") == 1)
-                pts.emplace_back(rd.real(r, "compression_ratio"), rd.real(r, "out_cos"));
-        std::sort(pts.begin(), pts.end());
-        for (auto [x, y] : pts) front.x.push_back(x), front.y.push_back(y);
-        for (double x : front.x)
-            for (auto r : attn)
-                if (rd.real(r, "pareto") == 1 && rd.real(r, "compression_ratio") == x) {
-                    front.labels.push_back(rd.text(r, "codec"));
-                    break;
-                }
-        if (front.labels.size() != front.x.size()) front.labels.clear();
-        p.series.push_back(front);
-        const std::string f = "out_cos_vs_ratio" + ext;
-        io::render_plot(p, (dir / f).string());
-        images.emplace_back(f,
-                            "Attention-output cosine against compression ratio; the dashed "
-                            "black line joins the Pareto-optimal configurations.");
-    }
-    {
-        io::Plot p;
-        p.title = "Attention KL vs rate (" + where + ")";
-        p.xlabel = "bits per coordinate (headers included)";
-        p.ylabel = "KL(p || p_hat), nats, mean over queries";
-        p.logy = true;
-        p.series = series_by("attn", "achieved_bits", "kl", "");
-        const std::string f = "kl_vs_bits" + ext;
-        io::render_plot(p, (dir / f).string());
-        images.emplace_back(f,
-                            "Causal attention KL divergence against rate (K and V coded with "
-                            "the same configuration).");
-    }
-    {
-        io::Plot p;
-        p.title = "MSE vs rate (" + where + ")";
-        p.xlabel = "bits per coordinate (headers included)";
-        p.ylabel = "MSE per coordinate";
-        p.logy = true;
-        p.series = series_by("k", "achieved_bits", "mse", " K");
-        for (auto& s : series_by("v", "achieved_bits", "mse", " V")) p.series.push_back(s);
-        const std::string f = "mse_vs_bits" + ext;
-        io::render_plot(p, (dir / f).string());
-        images.emplace_back(f, "Mean squared error per coordinate of keys and values.");
-    }
-    {
-        io::Plot p;
-        p.title = "Normalised MSE vs rate (" + where + ")";
-        p.xlabel = "bits per coordinate (headers included)";
-        p.ylabel = "normalised MSE ||x - x_hat||^2 / ||x||^2";
-        p.logy = true;
-        p.series = series_by("k", "achieved_bits", "nmse", " K");
-        for (auto& s : series_by("v", "achieved_bits", "nmse", " V")) p.series.push_back(s);
-        io::Series bound;
-        bound.title = "Shannon bound 4^-b";
-        bound.style = io::SeriesStyle::line;
-        bound.color = "#000000";
-        double lo = 1e9, hi = 0;
-        for (const auto& s : p.series)
-            for (double x : s.x) lo = std::min(lo, x), hi = std::max(hi, x);
-        for (int i = 0; i <= 40 && hi > lo; ++i) {
-            const double b = lo + (hi - lo) * i / 40.0;
-            bound.x.push_back(b);
-            bound.y.push_back(metrics::shannon_bound(b));
-        }
-        if (!bound.x.empty()) p.series.push_back(bound);
-        const std::string f = "nmse_vs_bits" + ext;
-        io::render_plot(p, (dir / f).string());
-        images.emplace_back(f,
-                            "Normalised MSE against rate with the Shannon bound 4^-b of the "
-                            "unit sphere.");
-    }
-
-    // index.html: plots, frontier, table.
-    std::ostringstream h;
-    h << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>fq-eval sweep: "
-      << html_escape(where) << "</title>\n<style>body{font-family:sans-serif;max-width:1000px;"
-      << "margin:auto}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
-      << "padding:2px 6px;text-align:right}img{max-width:100%}</style></head><body>\n";
-    h << "<h1>Rate-distortion sweep of " << html_escape(opts.input) << "</h1>\n";
-    h << "<p>d = " << d << "; queries: "
-      << (queries_in_dump ? "from the dump (GQA mapped)" : "NOT in the dump: keys used as queries")
-      << "; " << positions << " query positions per head. K and V are coded with the same "
-      << "configuration. Column definitions: docs/EVAL.md.</p>\n";
-    h << "<h2>Frontier</h2>\n<pre>" << html_escape(fr.str()) << "</pre>\n";
-    for (const auto& [f, caption] : images)
-        h << "<figure><img src=\"" << f << "\" alt=\"" << html_escape(caption) << "\"><figcaption>"
-          << html_escape(caption) << "</figcaption></figure>\n";
-    h << "<h2>Table</h2>\n<table><tr>";
-    const std::vector<std::string> shown = {
-        "codec",   "tensor", "achieved_bits", "compression_ratio",
-        "mse",     "nmse",   "cos_mean",      "ip_rmse",
-        "kl",      "top1",   "score_cos",     "prob_cos",
-        "out_cos", "pareto"};
-    for (const auto& c : shown) h << "<th>" << c << "</th>";
-    h << "</tr>\n";
-    for (std::size_t r = 0; r < rd.rows.size(); ++r) {
-        h << "<tr>";
-        for (const auto& c : shown) {
-            const double x = rd.real(r, c);
-            const std::string text = std::isnan(x) ? rd.text(r, c) : io::format_real(x, 4);
-            h << "<td>" << html_escape(text) << "</td>";
-        }
-        h << "</tr>\n";
-    }
-    h << "</table>\n<p>Full data: <a href=\"rd.csv\">rd.csv</a>, <a href=\"rd.json\">rd.json</a>."
-      << "</p>\n</body></html>\n";
-    io::write_output((dir / "index.html").string(), h.str());
+    SweepReportInfo info;
+    info.dir = opts.output;
+    info.input = opts.input;
+    info.format = opts.format;
+    info.d = d;
+    info.queries_in_dump = queries_in_dump;
+    info.positions = positions;
+    info.frontier_text = fr.str();
+    write_sweep_report(rd, info);
 
     // stdout: the aggregated table and the frontier.
     std::cout << "sweep of " << opts.input << ": " << built.size() << " codecs, report in "

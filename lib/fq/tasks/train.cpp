@@ -14,12 +14,17 @@
 #include <sstream>
 #include <type_traits>
 
+#include "fq/codecs/gsrq.hpp"
 #include "fq/codecs/scalar.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/parallel.hpp"
 #include "fq/core/rotation.hpp"
 #include "fq/io/codebook_file.hpp"
+#include "fq/io/encoded_file.hpp"
+#include "fq/io/gsrq_file.hpp"
+#include "fq/io/kv_dump.hpp"
 #include "fq/tasks/run_main.hpp"
+#include "fq/train/gskm.hpp"
 
 namespace fq::tasks {
 
@@ -225,6 +230,11 @@ train::FibParams fib_params(const TrainOptions& o) {
 }
 
 void run_train(TrainOptions opts) {
+    if (opts.family == "gsrq") {
+        require(opts.config.empty(), "fq-train gsrq takes no --config");
+        run_train_gsrq(opts);
+        return;
+    }
     const auto start = std::chrono::steady_clock::now();
     set_verbosity(static_cast<Verbosity>(std::clamp(opts.verbosity, -1, 1)));
     if (!opts.config.empty()) apply_train_config(opts.config, opts);
@@ -266,6 +276,184 @@ void run_train(TrainOptions opts) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     print_summary(cb, opts, seconds);
+}
+
+// ---- gsrq ----------------------------------------------------------------------------
+
+using OJson = nlohmann::ordered_json;
+
+void run_train_gsrq(const TrainOptions& o) {
+    namespace fs = std::filesystem;
+    const auto start = std::chrono::steady_clock::now();
+    set_verbosity(static_cast<Verbosity>(std::clamp(o.verbosity, -1, 1)));
+    require(!o.input.empty(), "no input: give -i/--input");
+    require(!o.output.empty(), "no output file: give -o/--output");
+    require(o.tensor == "k" || o.tensor == "v", "--tensor must be k or v");
+    require(o.D >= 1 && o.K >= 2 && o.stages >= 1, "need D >= 1, K >= 2, stages >= 1");
+    std::error_code ec;
+    if (!o.force && fs::exists(o.output, ec))
+        throw UsageError("output file '" + o.output + "' exists (use --force to overwrite)");
+    const fs::path dir = fs::path(o.output).parent_path();
+    if (!dir.empty() && !fs::is_directory(dir, ec))
+        throw IoError("output directory '" + dir.string() + "' does not exist");
+    train::GsrqTrainOptions t;
+    t.D = o.D;
+    t.K = o.K;
+    t.S = o.stages;
+    t.shared = o.shared;
+    t.train_beam = o.train_beam;
+    t.kmeans.method = train::kmeans_method_from_string(o.kmeans);
+    t.kmeans.max_iter = o.gsrq_max_iter;
+    t.kmeans.tol = o.gsrq_tol;
+    t.kmeans.seed = o.seed;
+    core::set_threads(o.threads);
+
+    // The calibration vectors: every selected dataset of the tensor kind in the layer range,
+    // tokens [t0, t1) of every head, in natural path order.
+    io::KvDumpLayout layout;
+    layout.select = o.select;
+    io::KvDumpReader reader(o.input, layout);
+    const io::KvKind kind = o.tensor == "k" ? io::KvKind::k : io::KvKind::v;
+    int max_layer = -1;
+    for (const io::DatasetInfo& info : reader.datasets())
+        if (info.kind == kind) max_layer = std::max(max_layer, info.layer);
+    std::int64_t l0 = 0, l1 = max_layer + 1;
+    if (!o.layers.empty()) {
+        require(max_layer >= 0, "--layers: the selected datasets have no layer numbers");
+        std::tie(l0, l1) = io::parse_range(o.layers, max_layer + 1, "--layers");
+    }
+    std::vector<float> x;
+    std::vector<double> w;
+    OJson used = OJson::array();
+    int d = 0;
+    std::string token_range;
+    for (const io::DatasetInfo& info : reader.datasets()) {
+        if (info.kind != kind || info.tokens == 0) continue;
+        if (info.layer >= 0 ? (info.layer < l0 || info.layer >= l1) : !o.layers.empty()) continue;
+        if (d == 0) d = info.d;
+        if (info.d != d)
+            throw UsageError(o.input + ": " + info.path + " has d = " + std::to_string(info.d) +
+                             ", the first selected dataset d = " + std::to_string(d));
+        const auto [t0, t1] = o.tokens.empty()
+                                  ? std::pair<std::int64_t, std::int64_t>{0, info.tokens}
+                                  : io::parse_range(o.tokens, info.tokens, "--tokens");
+        token_range = std::to_string(t0) + ":" + std::to_string(t1);
+        const io::Slab slab{0, info.heads, t0, t1};
+        const std::vector<float> v = reader.read(info, slab);
+        io::check_finite(v.data(), slab, info.d, o.input, info.path);
+        x.insert(x.end(), v.begin(), v.end());
+        if (!o.weights.empty()) {
+            const auto slash = info.path.rfind('/');
+            const std::string wpath =
+                (slash == std::string::npos ? "" : info.path.substr(0, slash + 1)) + o.weights;
+            // A [heads, tokens] array read as a single-head "td" dataset: rows = heads.
+            const io::DatasetInfo wi = reader.info(wpath, "td");
+            if (wi.tokens != info.heads || wi.d != info.tokens)
+                throw UsageError(o.input + ": " + wpath + " must have shape [heads, tokens] = [" +
+                                 std::to_string(info.heads) + ", " + std::to_string(info.tokens) +
+                                 "]");
+            const std::vector<float> all = reader.read_all(wi);
+            for (int h = 0; h < info.heads; ++h)
+                for (std::int64_t tk = t0; tk < t1; ++tk) {
+                    const double wv = all[static_cast<std::size_t>(h * info.tokens + tk)];
+                    if (!(wv > 0) || !std::isfinite(wv))
+                        throw NumericError(o.input + ": " + wpath +
+                                           ": weights must be positive "
+                                           "and finite, got " +
+                                           std::to_string(wv));
+                    w.push_back(wv);
+                }
+        }
+        used.push_back(info.path);
+    }
+    if (used.empty())
+        throw IoError(o.input + ": no " + o.tensor +
+                      " dataset selected (check --select, --layers)");
+    const std::size_t n = x.size() / static_cast<std::size_t>(d);
+    log_verbose("training gsrq on " + std::to_string(n) + " vectors of d = " + std::to_string(d) +
+                " from " + std::to_string(used.size()) + " datasets");
+    if (d % o.D != 0)
+        throw UsageError("--D " + std::to_string(o.D) +
+                         " does not divide d = " + std::to_string(d));
+    if (n < static_cast<std::size_t>(o.K))
+        throw UsageError("only " + std::to_string(n) +
+                         " calibration vectors for K = " + std::to_string(o.K) + " centroids");
+
+    const train::GsrqTrainResult result =
+        train::train_gsrq(x.data(), n, d, w.empty() ? nullptr : w.data(), t);
+
+    OJson c = OJson::object();
+    c["method"] = "gsrq";
+    c["kmeans"] = o.kmeans;
+    c["D"] = o.D;
+    c["K"] = o.K;
+    c["S"] = o.stages;
+    c["shared"] = o.shared;
+    c["train_beam"] = o.train_beam;
+    c["max_iter"] = o.gsrq_max_iter;
+    c["tol"] = o.gsrq_tol;
+    c["seed"] = o.seed;
+    c["input"] = fs::path(o.input).filename().string();
+    c["tensor"] = o.tensor;
+    c["select"] = o.select;
+    c["layers"] = o.layers.empty() ? ":" : o.layers;
+    c["tokens"] = o.tokens.empty() ? ":" : o.tokens;
+    c["datasets"] = used;
+    c["vectors"] = n;
+    c["weights"] = o.weights.empty() ? OJson(nullptr) : OJson(o.weights);
+    io::GsrqCodebookFile f = io::make_gsrq_file(result, c);
+
+    // Quality of the codec (greedy encoder) on the calibration vectors themselves.
+    const codecs::GsrqCodec codec(f.codebooks, 1);
+    std::vector<std::uint8_t> codes(n * codec.code_bytes());
+    std::vector<float> xh(x.size());
+    core::parallel_chunks(n, 512, [&](std::size_t, std::size_t a, std::size_t b) {
+        codec.encode(x.data() + a * d, b - a, codes.data() + a * codec.code_bytes());
+        codec.decode(codes.data() + a * codec.code_bytes(), b - a, xh.data() + a * d);
+    });
+    double err = 0, energy = 0, cos_sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        double e = 0, xx = 0, hh = 0, xy = 0;
+        for (int j = 0; j < d; ++j) {
+            const double a = x[i * d + j], b = xh[i * d + j];
+            e += (a - b) * (a - b);
+            xx += a * a;
+            hh += b * b;
+            xy += a * b;
+        }
+        err += e;
+        energy += xx;
+        cos_sum += (xx > 0 && hh > 0) ? xy / std::sqrt(xx * hh) : 0.0;
+    }
+    OJson fin = OJson::object();
+    fin["encoder"] = "greedy (beam 1)";
+    fin["mse_per_coord"] = err / (static_cast<double>(n) * d);
+    fin["nmse"] = energy > 0 ? err / energy : 0.0;
+    fin["mean_cosine"] = cos_sum / static_cast<double>(n);
+    f.training["calibration"] = fin;
+    io::save_gsrq(f, o.output, o.force);
+
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::ostringstream out;
+    out << "codebook      " << o.output << "\n";
+    out << "family        gsrq (" << o.kmeans << " k-means)\n";
+    out << "data          " << n << " " << (o.tensor == "k" ? "K" : "V") << " vectors of d = " << d
+        << " from " << used.size() << " datasets, tokens " << token_range << "\n";
+    out << "D, K, S       " << o.D << ", " << o.K << ", " << o.stages
+        << (o.shared ? " (shared codebooks)" : " (one codebook per position)") << "\n";
+    out << "rate          " << fmt("%.4f", f.rate()) << " bits/coord (S log2 K / D)\n";
+    out << "MSE per coord " << fmt("%.6g", fin["mse_per_coord"].get<double>()) << "  nMSE "
+        << fmt("%.5f", fin["nmse"].get<double>()) << "  mean cosine "
+        << fmt("%.5f", fin["mean_cosine"].get<double>()) << " (calibration vectors)\n";
+    for (const train::GsrqStageStats& st : result.stages)
+        out << "stage " << st.stage << "       shrinkage " << fmt("%.4f", st.stats.shrinkage)
+            << " (global " << fmt("%.4f", st.stats.shrinkage_global) << "), cosine "
+            << fmt("%.4f", st.stats.mean_cosine) << ", MSE/coord after "
+            << fmt("%.6g", st.mse_per_coord) << "\n";
+    out << "content hash  " << f.content_hash << "\n";
+    out << "time          " << fmt("%.2f", seconds) << " s\n";
+    std::cout << out.str() << std::flush;
 }
 
 }  // namespace fq::tasks

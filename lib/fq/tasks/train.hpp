@@ -4,6 +4,14 @@
 // rate, training and validation total MSE per unit vector, dB above the bound 4^-b, the
 // structured vs random initialisation distortion, the best restart, the wall time.
 //
+// `gsrq` (SPEC 4.6) is data-trained instead: the K or V vectors of a calibration KV dump
+// (io/kv_dump.hpp; datasets selected by --select, layers [a, b) and tokens [a, b) of every
+// head) are the training set of train::train_gsrq (gain-shape or plain k-means per stage,
+// optional per-vector weights), the result is written as a gsrq codebook file
+// (io/gsrq_file.hpp) and the summary gives the rate S log2(K) / D, the MSE per coordinate,
+// nMSE and mean cosine of the reconstruction on the training vectors, and per stage the
+// centroid shrinkage and cosine of the chosen k-means.
+//
 // A --config file is a JSON object whose keys are the long option names of fq-train (e.g.
 // {"d": 128, "k": 4, "N": 256, "max-iter": 100, "output": "cb.json"}); unknown keys and keys
 // that do not apply to the family are errors. Options given explicitly on the command line
@@ -15,6 +23,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "fq/codecs/fib_init.hpp"
 #include "fq/train/fib_train.hpp"
@@ -22,7 +31,7 @@
 namespace fq::tasks {
 
 struct TrainOptions {
-    std::string family = "fib";    // "fib" | "scalar"
+    std::string family = "fib";    // "fib" | "scalar" | "gsrq"
     int d = train::FibParams{}.d;  // vector dimension
     int k = train::FibParams{}.k;  // fib: block dimension
     int N = train::FibParams{}.N;  // fib: codewords per block
@@ -44,6 +53,23 @@ struct TrainOptions {
     std::string config;                         // JSON config file ("" = none)
     int verbosity = 0;                          // -1 quiet, 0 normal, 1 verbose
     std::set<std::string> explicit_options;     // long names given on the command line
+
+    // gsrq only:
+    std::string input;                  // calibration KV dump
+    std::string tensor = "k";           // "k" | "v": which vectors to train on
+    int D = 8;                          // sub-vector dimension, divides d
+    int K = 256;                        // centroids per stage codebook
+    int stages = 2;                     // residual stages S
+    std::string kmeans = "gain-shape";  // "gain-shape" | "plain"
+    std::string weights;                // per-vector weight dataset name, sibling of each
+                                        // selected dataset, shape [heads, tokens] ("" = none)
+    std::vector<std::string> select;    // dataset globs (empty: layer_<L>/{q,k,v})
+    std::string layers;                 // "a:b" layer range ("" = all)
+    std::string tokens;                 // "a:b" token range of every dataset ("" = all)
+    int gsrq_max_iter = 50;             // k-means iterations per stage at most
+    double gsrq_tol = 1e-5;             // k-means relative distortion change that stops
+    bool shared = false;                // one codebook per stage for all positions
+    int train_beam = 1;                 // beam width used to form the residuals between stages
 };
 
 // Applies the JSON config at path to opts, except the keys in opts.explicit_options.
@@ -56,5 +82,9 @@ train::FibParams fib_params(const TrainOptions& opts);
 
 // Applies opts.config (if any), trains, saves opts.output, prints the summary on stdout.
 void run_train(TrainOptions opts);
+
+// fq-train gsrq (no --config): reads the calibration vectors, trains, saves opts.output,
+// prints the summary on stdout.
+void run_train_gsrq(const TrainOptions& opts);
 
 }  // namespace fq::tasks

@@ -163,4 +163,143 @@ TEST_SUITE("codec_factory") {
         j = parse_codec_spec(tmp / "d64/fib-k2-N16.json", 64, store);
         CHECK(j["codec"] == "fib");
     }
+
+    TEST_CASE("peer codec descriptions: defaults, unknown keys and values refused") {
+        Json j = normalize_description({{"codec", "qjl"}}, "cfg");
+        CHECK(j == Json{{"codec", "qjl"}, {"m", 0}, {"seed", 1}});
+        j = normalize_description({{"codec", "scalar+qjl"}, {"bits", 4}}, "cfg");
+        CHECK(j["rotation"] == "hadamard");
+        CHECK(j["qjl_seed"] == 2);
+        j = normalize_description({{"codec", "int"}}, "cfg");
+        CHECK(j == Json{{"codec", "int"}, {"bits", 4}, {"group", 32}, {"grouping", "per_token"}});
+        j = normalize_description({{"codec", "block"}, {"format", "q4_0"}}, "cfg");
+        CHECK(j["rotation"] == "none");
+        j = normalize_description({{"codec", "gsrq"}, {"codebook", "g.json"}}, "cfg");
+        CHECK(j["beam"] == 1);
+        j = normalize_description({{"codec", "scalar"}, {"bits", 3}, {"rotation", "none"}}, "cfg");
+        CHECK(j["rotation_seed"] == 1);
+        const std::vector<Json> bad = {
+            {{"codec", "qjl"}, {"bits", 2}},
+            {{"codec", "qjl"}, {"m", -1}},
+            {{"codec", "scalar+qjl"}, {"bits", 1}},
+            {{"codec", "scalar+qjl"}, {"rotation", "none"}},
+            {{"codec", "int"}, {"grouping", "per_head"}},
+            {{"codec", "int"}, {"bits", 9}},
+            {{"codec", "int"}, {"codebook", "x"}},
+            {{"codec", "block"}, {"format", "q5_1"}},
+            {{"codec", "block"}, {"bits", 4}},
+            {{"codec", "gsrq"}},
+            {{"codec", "gsrq"}, {"codebook", "x"}, {"beam", 0}},
+            {{"codec", "scalar"}, {"bits", 2}, {"codebook", "x"}},
+            {{"codec", "scalar"}, {"codebook", "x"}, {"rotation", "none"}},
+            {{"codec", "fib"}, {"codebook", "x"}, {"bits", 2}},
+        };
+        for (const Json& b : bad) {
+            CAPTURE(b.dump());
+            CHECK_THROWS_AS(normalize_description(b, "cfg"), UsageError);
+            CHECK_THROWS_AS(normalize_description(b, "file", ExitCode::corrupt), CorruptError);
+        }
+        CHECK(with_tensor_defaults({{"codec", "int"}}, KvKind::k)["grouping"] == "per_channel");
+        CHECK(with_tensor_defaults({{"codec", "int"}}, KvKind::v)["grouping"] == "per_token");
+        CHECK(with_tensor_defaults({{"codec", "int"}, {"grouping", "per_token"}},
+                                   KvKind::k)["grouping"] == "per_token");
+    }
+
+    TEST_CASE("make_codec builds every peer family from a description and d") {
+        TempDir tmp;
+        CodebookStore store(tmp / "none");
+        struct Case {
+            Json desc;
+            std::string family;
+            double bits;  // per vector
+            std::size_t G;
+        };
+        const std::vector<Case> cases = {
+            {{{"codec", "qjl"}}, "qjl", 16 + 64, 1},
+            {{{"codec", "qjl"}, {"m", 128}}, "qjl", 16 + 128, 1},
+            {{{"codec", "scalar+qjl"}, {"bits", 4}}, "scalar+qjl", 16 + 3 * 64 + 16 + 64, 1},
+            {{{"codec", "int"}, {"bits", 2}, {"group", 64}}, "int", 64 * (2 + 0.5), 1},
+            {{{"codec", "int"}, {"bits", 4}, {"grouping", "per_channel"}}, "int", 64 * 5.0, 32},
+            {{{"codec", "block"}, {"format", "q4_0"}, {"rotation", "hadamard"}}, "block", 288, 1},
+            {{{"codec", "block"}}, "block", 544, 1},
+            {{{"codec", "scalar"}, {"bits", 2}, {"rotation", "none"}}, "scalar", 16 + 128, 1},
+        };
+        for (const Case& c : cases) {
+            CAPTURE(c.desc.dump());
+            const BuiltCodec b = make_codec(c.desc, store, "cfg", ExitCode::usage, 64);
+            CHECK(b.family() == c.family);
+            CHECK(b.codec->dim() == 64);
+            CHECK(b.codec->code_bits() == doctest::Approx(c.bits).epsilon(1e-12));
+            CHECK(b.codec->block_vectors() == c.G);
+            CHECK(!codec_label(b).empty());
+            // The stored form is complete and rebuilds the same codec (the scalar codebook
+            // made from "bits" is embedded in files: here added to the store).
+            if (!b.codebook.content_hash.empty()) store.add(b.codebook);
+            const BuiltCodec again =
+                make_codec(b.description, store, "file", ExitCode::corrupt, 64);
+            CHECK(again.description == b.description);
+            CHECK(again.codec->code_bytes() == b.codec->code_bytes());
+            if (c.family == "scalar") {
+                CHECK(b.codebook.spec.rotation == core::RotationKind::none);
+                CHECK(b.description["codebook"] == b.codebook.content_hash);
+                CHECK(b.codebook_hash() == b.codebook.content_hash);
+            } else {
+                CHECK(b.codebook_hash().empty());
+            }
+        }
+        // Generated matrices carry a checksum in the stored form; a mismatch is refused.
+        {
+            BuiltCodec b = make_codec({{"codec", "scalar+qjl"}}, store, "c", ExitCode::usage, 64);
+            REQUIRE(b.description.contains("checksum"));
+            CHECK(b.description["checksum"].get<std::string>().size() == 16);
+            Json bad = b.description;
+            bad["checksum"] = "0123456789abcdef";
+            CHECK_THROWS_AS(make_codec(bad, store, "f", ExitCode::corrupt, 64), CorruptError);
+            bad = b.description;
+            bad["qjl_seed"] = 3;  // another S: another checksum
+            CHECK_THROWS_AS(make_codec(bad, store, "f", ExitCode::corrupt, 64), CorruptError);
+            CHECK(!make_codec({{"codec", "block"}}, store, "c", ExitCode::usage, 64)
+                       .description.contains("checksum"));
+            CHECK(make_codec({{"codec", "block"}, {"rotation", "hadamard"}}, store, "c",
+                             ExitCode::usage, 64)
+                      .description.contains("checksum"));
+            CHECK_THROWS_AS(make_codec({{"codec", "block"}, {"checksum", "0123456789abcdef"}},
+                                       store, "c", ExitCode::usage, 64),
+                            UsageError);
+        }
+        // d is required by the families without a codebook, and must suit them.
+        CHECK_THROWS_AS(make_codec({{"codec", "qjl"}}, store), UsageError);
+        CHECK_THROWS_AS(make_codec({{"codec", "block"}}, store, "cfg", ExitCode::usage, 48),
+                        UsageError);
+        CHECK_THROWS_AS(make_codec({{"codec", "scalar+qjl"}}, store, "f", ExitCode::corrupt, 48),
+                        CorruptError);  // hadamard needs a power of two
+        CHECK_THROWS_AS(
+            make_codec({{"codec", "int"}, {"group", 48}}, store, "c", ExitCode::usage, 64),
+            UsageError);  // per_token G must divide d
+    }
+
+    TEST_CASE("short forms of the peer codecs") {
+        TempDir tmp;
+        CodebookStore store(tmp / "none");
+        Json j = parse_codec_spec("qjl", 64, store);
+        CHECK(j == Json{{"codec", "qjl"}});
+        j = parse_codec_spec("scalar+qjl:bits=3", 64, store);
+        CHECK(j["bits"] == 3);
+        j = parse_codec_spec("int:bits=4,group=32,grouping=per_token", 64, store);
+        CHECK(j["grouping"] == "per_token");
+        j = parse_codec_spec("int:bits=2", 64, store);
+        CHECK(!j.contains("grouping"));  // left to the tensor (fq-encode: K per_channel)
+        j = parse_codec_spec("block:format=q4_0,rotation=hadamard", 64, store);
+        CHECK(make_codec(j, store, "c", ExitCode::usage, 64).codec->rate() == 4.5);
+        j = parse_codec_spec("qjl:seed=18446744073709551615", 64, store);
+        CHECK(j["seed"].get<std::uint64_t>() == 18446744073709551615ull);
+        j = parse_codec_spec("scalar:bits=3,rotation=hadamard", 64, store);
+        CHECK(make_codec(j, store, "c", ExitCode::usage, 64).codebook.spec.rotation ==
+              core::RotationKind::hadamard);
+        CHECK_THROWS_AS(parse_codec_spec("qjl:bits=2", 64, store), UsageError);
+        CHECK_THROWS_AS(parse_codec_spec("int:grouping=rows", 64, store), UsageError);
+        CHECK_THROWS_AS(parse_codec_spec("block:format=q8_0,format=q4_0", 64, store), UsageError);
+        CHECK_THROWS_AS(parse_codec_spec("gsrq", 64, store), UsageError);  // needs a codebook
+        CHECK_THROWS_AS(parse_codec_spec("qjl:m", 64, store), UsageError);
+    }
 }

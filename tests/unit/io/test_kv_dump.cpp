@@ -1,14 +1,18 @@
-// Tests of io/kv_dump and io/hdf5_util: the shipped real dump (checked against numbers read
-// independently with h5py and with h5dump), dumps written by scripts/write_kv_dump.py with
-// Debian's python3-h5py (float16, float32, bfloat16; htd and thd), writer round trips,
-// attribute copies and every error path.
+// Tests of io/kv_dump, io/kv_dump_writer, io/hdf5_util and io/hdf5_attr: the shipped real
+// dump (checked against numbers read independently with h5py and with h5dump), dumps
+// written by scripts/write_kv_dump.py with Debian's python3-h5py (float16, float32,
+// bfloat16; htd and thd), writer round trips, attribute copies, byte-identical output (no
+// HDF5 object times) and every error path.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -96,6 +100,50 @@ std::string message_of(const auto& fn) {
         return e.what();
     }
     return "(no exception)";
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The largest time (access, modification, change, birth) the object at `path` records; 0
+// when HDF5 tracks none for it.
+long long object_time(hid_t loc, const std::string& path) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    REQUIRE(H5Oget_info_by_name3(loc, path.c_str(), &info, H5O_INFO_TIME, H5P_DEFAULT) >= 0);
+#else
+    H5O_info_t info;
+    REQUIRE(H5Oget_info_by_name(loc, path.c_str(), &info, H5P_DEFAULT) >= 0);
+#endif
+    return std::max({static_cast<long long>(info.atime), static_cast<long long>(info.mtime),
+                     static_cast<long long>(info.ctime), static_cast<long long>(info.btime)});
+}
+
+// A dump written the way fq-decode writes one: vector datasets in several dtypes and axis
+// orders (nested parents made by create()), attributes copied from the sample, its
+// non-vector datasets copied, a group made by h5::create_group.
+void write_fixed_dump(const std::string& file, const KvDumpReader& src) {
+    const int H = 2, T = 40, D = 8;
+    std::vector<float> x(static_cast<std::size_t>(H) * T * D);
+    for (std::size_t j = 0; j < x.size(); ++j)
+        x[j] = static_cast<float>(std::cos(0.11 * static_cast<double>(j)));
+    KvDumpWriter w(file);
+    w.copy_attributes(src, "/", "/");
+    w.create("layer_0/k", H, T, D, "float32");
+    w.create("layer_10/v", H, T, D, "float16", "thd");
+    w.create("model/blocks.3/key", H, T, D, "bfloat16");
+    w.write("layer_0/k", Slab{0, H, 0, T}, x.data());
+    w.write("layer_10/v", Slab{0, H, 0, T}, x.data());
+    w.write("model/blocks.3/key", Slab{0, H, 0, T}, x.data());
+    w.copy_attributes(src, "layer_0/k", "layer_0/k");
+    w.copy_attributes(src, "layer_0", "layer_0");
+    const h5::Group g = h5::create_group(static_cast<hid_t>(w.file_id()), "meta/run");
+    h5::write_attr_string(g.id(), "note", "fixed");
+    for (const std::string& name : src.other_datasets()) w.copy_dataset(src, name);
+    w.commit();
 }
 
 }  // namespace
@@ -386,6 +434,68 @@ TEST_SUITE("kv_dump") {
         CHECK(ids[0] == 1);
         CHECK(ids[1] == 403);
         CHECK(ids[4] == 378);
+    }
+
+    TEST_CASE("writer output is byte-identical for the same data: no HDF5 object times") {
+        TempDir tmp;
+        const KvDumpReader src(k_sample);
+        write_fixed_dump(tmp / "a.h5", src);
+        write_fixed_dump(tmp / "b.h5", src);
+        const std::string a = file_bytes(tmp / "a.h5");
+        CHECK(a.size() > 10000);
+        CHECK(a == file_bytes(tmp / "b.h5"));
+        // Times would only differ across a second boundary: check there are none at all.
+        const h5::File f = h5::open_file(tmp / "a.h5");
+        for (const char* path :
+             {"/", "layer_0", "layer_0/k", "layer_10", "layer_10/v", "model", "model/blocks.3",
+              "model/blocks.3/key", "meta", "meta/run", "token_ids", "positions", "segment_id"}) {
+            CAPTURE(path);
+            CHECK(object_time(f.id(), path) == 0);
+        }
+    }
+
+    TEST_CASE("groups, datasets and copies made by hdf5_util record no times") {
+        // In a file with the latest format bounds every object header can hold times (with
+        // the default, earliest, bounds only datasets do): HDF5's defaults record them, so
+        // this checks that every object made here asks for none.
+        TempDir tmp;
+        const std::string timed = tmp / "timed.h5", out = tmp / "out.h5";
+        auto create_latest = [](const std::string& path) {
+            const h5::PropList fapl(H5Pcreate(H5P_FILE_ACCESS));
+            REQUIRE(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0);
+            h5::File f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()));
+            REQUIRE(f.valid());
+            return f;
+        };
+        {
+            const h5::File f = create_latest(timed);
+            const hsize_t n = 4;
+            const h5::Dataspace s(H5Screate_simple(1, &n, nullptr));
+            const h5::Dataset d(H5Dcreate2(f.id(), "ids", H5T_STD_I32LE, s.id(), H5P_DEFAULT,
+                                           H5P_DEFAULT, H5P_DEFAULT));
+            REQUIRE(d.valid());
+        }
+        const h5::File src = h5::open_file(timed);
+        const long long t = object_time(src.id(), "ids");
+        CHECK(t > 0);  // HDF5's default
+        CHECK(object_time(src.id(), "/") > 0);
+        {
+            const h5::File f = create_latest(out);
+            h5::create_group(f.id(), "g/h");
+            h5::create_dataset(f.id(), "g/i/x", H5T_IEEE_F32LE, {2, 3});
+            h5::copy_object(src.id(), "ids", f.id(), "a/b/ids");
+            h5::File g = h5::create_file(tmp / "made.h5");
+            h5::close_file(g);
+        }
+        const h5::File f = h5::open_file(out);
+        for (const char* path : {"g", "g/h", "g/i", "g/i/x", "a", "a/b"}) {
+            CAPTURE(path);
+            CHECK(object_time(f.id(), path) == 0);
+        }
+        // H5Ocopy copies the object header verbatim, times included: the output is still a
+        // function of the input's bytes (h5py and fq write no times).
+        CHECK(object_time(f.id(), "a/b/ids") == t);
+        CHECK(object_time(h5::open_file(tmp / "made.h5").id(), "/") == 0);
     }
 
     TEST_CASE("errors: missing file and dataset, wrong rank, integer data, bad options") {

@@ -1,0 +1,158 @@
+#include "fq/io/codebook_store.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "fq/core/error.hpp"
+
+#ifndef FQ_CODEBOOK_DIR
+#define FQ_CODEBOOK_DIR "codebooks"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace fq::io {
+
+namespace {
+
+bool is_hash(const std::string& ref) {
+    return ref.rfind("sha256:", 0) == 0;
+}
+
+std::string format_rate(double r) {
+    std::ostringstream s;
+    s << r;
+    return s.str();
+}
+
+}  // namespace
+
+std::string codebook_dir(const std::string& option) {
+    if (!option.empty()) return option;
+    if (const char* env = std::getenv("FQ_CODEBOOKS"); env != nullptr && *env != '\0') return env;
+    return FQ_CODEBOOK_DIR;
+}
+
+CodebookStore::CodebookStore(const std::string& dir) : m_dir(codebook_dir(dir)) {}
+
+void CodebookStore::add(UniversalCodebook cb) {
+    std::string hash = cb.content_hash;
+    m_added[hash] = std::move(cb);
+}
+
+void CodebookStore::add(GsrqCodebookFile cb) {
+    std::string hash = cb.content_hash;
+    m_gsrq[hash] = std::move(cb);
+}
+
+GsrqCodebookFile CodebookStore::resolve_gsrq(const std::string& ref) const {
+    if (is_hash(ref)) {
+        if (auto it = m_gsrq.find(ref); it != m_gsrq.end()) return it->second;
+        throw IoError("gsrq codebook " + ref + " not found (not embedded, not given with -c)");
+    }
+    std::error_code ec;
+    if (fs::exists(ref, ec)) return load_gsrq(ref);
+    throw IoError("gsrq codebook file '" + ref + "' not found");
+}
+
+UniversalCodebook CodebookStore::resolve(const std::string& ref) const {
+    if (is_hash(ref)) {
+        if (auto it = m_added.find(ref); it != m_added.end()) return it->second;
+        std::error_code ec;
+        if (fs::is_directory(m_dir, ec)) {
+            for (const auto& sub : fs::directory_iterator(m_dir, ec)) {
+                if (!sub.is_directory()) continue;
+                const std::string name = sub.path().filename().string();
+                if (name.size() < 2 || name[0] != 'd') continue;
+                int d = 0;
+                try {
+                    d = std::stoi(name.substr(1));
+                } catch (...) {
+                    continue;
+                }
+                for (const ShippedCodebook& s : shipped(d))
+                    if (s.content_hash == ref) return load_codebook(s.path);
+            }
+        }
+        throw IoError("codebook " + ref + " not found (not embedded, not given with -c, not in " +
+                      m_dir + ")");
+    }
+    std::error_code ec;
+    if (fs::exists(ref, ec)) return load_codebook(ref);
+    const fs::path in_dir = fs::path(m_dir) / ref;
+    if (fs::path(ref).is_relative() && fs::exists(in_dir, ec))
+        return load_codebook(in_dir.string());
+    throw IoError("codebook file '" + ref + "' not found (nor in " + m_dir + ")");
+}
+
+std::vector<ShippedCodebook> CodebookStore::shipped(int d) const {
+    std::vector<ShippedCodebook> out;
+    const fs::path sub = fs::path(m_dir) / ("d" + std::to_string(d));
+    std::error_code ec;
+    if (!fs::is_directory(sub, ec)) return out;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(sub, ec))
+        if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& p : files) {
+        UniversalCodebook cb;
+        try {
+            cb = load_codebook(p.string());
+        } catch (const Error&) {
+            continue;  // not a codebook (or damaged): never chosen
+        }
+        if (cb.spec.d != d) continue;
+        ShippedCodebook s;
+        s.path = p.string();
+        s.family = cb.family;
+        s.d = cb.spec.d;
+        s.k = cb.spec.main.k;
+        s.N = cb.spec.main.N;
+        s.rate = cb.rate;
+        s.val_total_mse = cb.val_total_mse;
+        s.content_hash = cb.content_hash;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::string train_command_for(int d, double rate, const std::string& family,
+                              const std::string& dir) {
+    const std::string where = dir + "/d" + std::to_string(d) + "/";
+    if (family == "scalar") {
+        const int bits = std::clamp(static_cast<int>(std::lround(rate)), 1, 8);
+        return "fq-train scalar --d " + std::to_string(d) + " --bits " + std::to_string(bits) +
+               " -o " + where + "scalar-b" + std::to_string(bits) + ".json";
+    }
+    // Largest block dimension with N = 2^(rate k) <= 256 (and k < d): the paper's sweet spot.
+    int k = 1;
+    for (int kk = 1; kk < d && kk <= 32; ++kk)
+        if (std::pow(2.0, rate * kk) <= 256.0 + 1e-9) k = kk;
+    const int N = std::max(2, static_cast<int>(std::lround(std::pow(2.0, rate * k))));
+    return "fq-train fib --d " + std::to_string(d) + " --k " + std::to_string(k) + " --N " +
+           std::to_string(N) + " -o " + where + "fib-k" + std::to_string(k) + "-N" +
+           std::to_string(N) + ".json";
+}
+
+ShippedCodebook CodebookStore::default_codebook_for(int d, double rate,
+                                                    const std::string& family) const {
+    const std::vector<ShippedCodebook> all = shipped(d);
+    const ShippedCodebook* best = nullptr;
+    for (const ShippedCodebook& s : all) {
+        if (s.family != family || s.rate > rate + 1e-9) continue;
+        if (best == nullptr || s.rate > best->rate + 1e-12 ||
+            (std::abs(s.rate - best->rate) <= 1e-12 && s.val_total_mse < best->val_total_mse))
+            best = &s;
+    }
+    if (best == nullptr)
+        throw UsageError("no shipped " + family + " codebook for d = " + std::to_string(d) +
+                         " at rate <= " + format_rate(rate) + " bits per coordinate in " + m_dir +
+                         "/d" + std::to_string(d) +
+                         "; make one with: " + train_command_for(d, rate, family, m_dir));
+    return *best;
+}
+
+}  // namespace fq::io

@@ -1,0 +1,74 @@
+// CodebookStore: finds the codebooks that codec descriptions name (io/codec_factory.hpp) —
+// shipped universal codebooks in the codebook directory, files given by the user, codebooks
+// embedded in a compressed file (universal ones, io/codebook_file.hpp, and gsrq ones,
+// io/gsrq_file.hpp) — and picks the default shipped codebook for (d, rate).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fq/io/codebook_file.hpp"
+#include "fq/io/gsrq_file.hpp"
+
+namespace fq::io {
+
+// The codebook directory: `option` if not empty, else $FQ_CODEBOOKS if set and not empty,
+// else the compiled-in FQ_CODEBOOK_DIR (the source tree's codebooks/).
+std::string codebook_dir(const std::string& option = "");
+
+// One shipped codebook file, as listed by CodebookStore::shipped().
+struct ShippedCodebook {
+    std::string path;          // full path of the file
+    std::string family;        // "fib" | "scalar"
+    int d = 0, k = 0, N = 0;   // main block codebook sizes
+    double rate = 0;           // payload bits per coordinate (codebook_rate)
+    double val_total_mse = 0;  // validation total MSE per unit vector
+    std::string content_hash;  // "sha256:<64 hex>"
+};
+
+// Resolves codebook references. Codebooks added with add() (embedded in a compressed
+// file, or given with -c) take precedence over the directory when resolving a hash.
+class CodebookStore {
+  public:
+    // dir: as for codebook_dir(dir).
+    explicit CodebookStore(const std::string& dir = "");
+
+    const std::string& dir() const { return m_dir; }
+
+    // Makes cb resolvable by its content hash (replaces an earlier one with that hash).
+    void add(UniversalCodebook cb);
+    void add(GsrqCodebookFile cb);
+    bool has(const std::string& hash) const {
+        return m_added.count(hash) > 0 || m_gsrq.count(hash) > 0;
+    }
+
+    // A path, a path relative to dir(), or a content hash (see the file comment).
+    // IoError if no such file or hash; CorruptError if the file is invalid.
+    UniversalCodebook resolve(const std::string& ref) const;
+    // A gsrq codebook: a path or the hash of an added one. IoError / CorruptError as above.
+    GsrqCodebookFile resolve_gsrq(const std::string& ref) const;
+
+    // Every valid codebook file dir()/d<d>/*.json, sorted by path. Files that do not parse
+    // are skipped (with a warning on stderr).
+    std::vector<ShippedCodebook> shipped(int d) const;
+
+    // The shipped codebook of `family` for dimension d with the highest payload rate
+    // <= rate + 1e-9, among equal rates the lowest validation total MSE (then the first
+    // path). UsageError if none, naming the exact fq-train command that makes one, e.g.
+    //   fq-train fib --d 96 --k 4 --N 256 -o codebooks/d96/fib-k4-N256.json
+    ShippedCodebook default_codebook_for(int d, double rate,
+                                         const std::string& family = "fib") const;
+
+  private:
+    std::string m_dir;
+    std::map<std::string, UniversalCodebook> m_added;  // by content hash
+    std::map<std::string, GsrqCodebookFile> m_gsrq;    // by content hash
+};
+
+// The fq-train command that makes the (closest) codebook of `family` at payload rate `rate`
+// for dimension d, written to <dir>/d<d>/<name>.json (dir as given, e.g. "codebooks").
+std::string train_command_for(int d, double rate, const std::string& family,
+                              const std::string& dir = "codebooks");
+
+}  // namespace fq::io
