@@ -11,6 +11,13 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#else
+// Without FAISS the two types are never instantiated; complete (empty) definitions let
+// the unique_ptr members be destroyed. FAISS is not linked then, so nothing conflicts.
+namespace faiss {
+struct ProductQuantizer {};
+struct LinearTransform {};
+}  // namespace faiss
 #endif
 
 namespace fq::bench {
@@ -34,8 +41,12 @@ FaissPq::FaissPq(int d, int k, int N, const float* codewords, bool transposed) {
 
 FaissPq::~FaissPq() = default;
 
-std::size_t FaissPq::code_bytes() const { return m_pq->code_size; }
-int FaissPq::sub_quantizers() const { return static_cast<int>(m_pq->M); }
+std::size_t FaissPq::code_bytes() const {
+    return m_pq->code_size;
+}
+int FaissPq::sub_quantizers() const {
+    return static_cast<int>(m_pq->M);
+}
 
 void FaissPq::encode(const float* z, std::size_t n, std::uint8_t* codes) const {
     m_pq->compute_codes(z, codes, n);
@@ -70,7 +81,9 @@ void FaissRotation::apply(const float* x, std::size_t n, float* scratch, float* 
     m_lt->apply_noalloc(static_cast<faiss::Index::idx_t>(n), scratch, z);
 }
 
-bool faiss_available() { return true; }
+bool faiss_available() {
+    return true;
+}
 
 std::string faiss_version() {
     return "FAISS " + std::to_string(FAISS_VERSION_MAJOR) + "." +
@@ -83,18 +96,28 @@ FaissPq::FaissPq(int, int, int, const float*, bool) {
     throw std::logic_error("fq-bench was built without FAISS");
 }
 FaissPq::~FaissPq() = default;
-std::size_t FaissPq::code_bytes() const { return 0; }
-int FaissPq::sub_quantizers() const { return 0; }
+std::size_t FaissPq::code_bytes() const {
+    return 0;
+}
+int FaissPq::sub_quantizers() const {
+    return 0;
+}
 void FaissPq::encode(const float*, std::size_t, std::uint8_t*) const {}
 void FaissPq::decode(const std::uint8_t*, std::size_t, float*) const {}
-std::uint32_t FaissPq::index(const std::uint8_t*, int) const { return 0; }
+std::uint32_t FaissPq::index(const std::uint8_t*, int) const {
+    return 0;
+}
 FaissRotation::FaissRotation(int, const double*) {
     throw std::logic_error("fq-bench was built without FAISS");
 }
 FaissRotation::~FaissRotation() = default;
 void FaissRotation::apply(const float*, std::size_t, float*, float*) const {}
-bool faiss_available() { return false; }
-std::string faiss_version() { return ""; }
+bool faiss_available() {
+    return false;
+}
+std::string faiss_version() {
+    return "";
+}
 
 #endif
 

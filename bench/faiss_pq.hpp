@@ -16,7 +16,7 @@
 namespace faiss {
 struct ProductQuantizer;
 struct LinearTransform;
-}
+}  // namespace faiss
 
 namespace fq::bench {
 

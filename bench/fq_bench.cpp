@@ -56,17 +56,17 @@ using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
 struct BenchOptions {
-    std::size_t vectors = 1000000;        // synthetic d = 128 vectors
-    std::size_t sample_vectors = 262144;  // real sample vectors (tiled) per timing
-    int repeats = 3;                      // best of this many interleaved repeats
-    std::vector<int> threads = {1, 2};    // thread counts to measure
-    std::size_t chunk = 1024;             // vectors per parallel chunk
-    std::size_t slice = 65536;            // vectors per timing unit
-    std::uint64_t seed = 1;               // synthetic data seed
-    std::string codebooks = "codebooks";  // directory holding d128/ and d64/
+    std::size_t vectors = 1000000;                // synthetic d = 128 vectors (0 = none)
+    std::size_t sample_vectors = 262144;          // real sample vectors (tiled) per timing
+    int repeats = 3;                              // best of this many interleaved repeats
+    std::vector<int> threads = {1, 2};            // thread counts to measure
+    std::size_t chunk = 1024;                     // vectors per parallel chunk
+    std::size_t slice = 65536;                    // vectors per timing unit
+    std::uint64_t seed = 1;                       // synthetic data seed
+    std::string codebooks = "codebooks";          // directory holding d128/ and d64/
     std::vector<std::string> codebook_overrides;  // NAME@D=PATH stand-ins
-    std::vector<std::string> configs = {"scalar-b2", "fib-k4-N256", "fib-k8-N256",
-                                        "fib-k16-N256", "fib-k2-N16"};
+    std::vector<std::string> configs = {"scalar-b2", "fib-k4-N256", "fib-k8-N256", "fib-k16-N256",
+                                        "fib-k2-N16"};
     std::string sample = "data/sample_kv_d64.h5";  // real dump ("" = skip)
     std::string out;                               // JSON results ("" = none)
     bool quick = false;                            // small smoke run
@@ -119,7 +119,8 @@ std::vector<float> synthetic(std::size_t n, int d, std::uint64_t seed) {
         fq::core::Rng rng(seed, c);
         for (std::size_t i = b; i < e; ++i)
             for (int j = 0; j < d; ++j)
-                x[i * d + j] = static_cast<float>(rng.normal()) * scale[static_cast<std::size_t>(j)];
+                x[i * d + j] =
+                    static_cast<float>(rng.normal()) * scale[static_cast<std::size_t>(j)];
     });
     return x;
 }
@@ -142,13 +143,14 @@ std::vector<float> sample_vectors(const std::string& path, std::size_t target, i
     const std::size_t n = std::max(target, distinct);
     std::vector<float> x(n * static_cast<std::size_t>(d));
     for (std::size_t i = 0; i < n; ++i)
-        std::memcpy(&x[i * d], &all[(i % distinct) * d], sizeof(float) * static_cast<std::size_t>(d));
+        std::memcpy(&x[i * d], &all[(i % distinct) * d],
+                    sizeof(float) * static_cast<std::size_t>(d));
     return x;
 }
 
 // z = Pi (x / ||x||) exactly as BlockVqCodec::encode computes it (norm in double).
-void rotated_units(const fq::codecs::BlockVqCodec& codec, const float* x, std::size_t n,
-                   float* z, std::size_t chunk) {
+void rotated_units(const fq::codecs::BlockVqCodec& codec, const float* x, std::size_t n, float* z,
+                   std::size_t chunk) {
     const int d = codec.dim();
     fq::core::parallel_chunks(n, chunk, [&](std::size_t, std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
@@ -175,7 +177,9 @@ struct Best {
     double faiss_rotate = std::numeric_limits<double>::infinity();  // on rot_n vectors
 };
 
-double rate(std::size_t n, double s) { return std::isfinite(s) && s > 0 ? n / s : 0.0; }
+double rate(std::size_t n, double s) {
+    return std::isfinite(s) && s > 0 ? n / s : 0.0;
+}
 
 struct Context {
     const BenchOptions& opt;
@@ -188,15 +192,16 @@ struct Context {
 
 // Stage times of one single-threaded encode and decode of the first m vectors, following
 // BlockVqCodec's steps in 256-vector batches with the same public components.
-Json stage_breakdown(const fq::codecs::BlockVqCodec& codec, const fq::codecs::NearestCodeword& search,
-                     const float* x, std::size_t m, int repeats) {
+Json stage_breakdown(const fq::codecs::BlockVqCodec& codec,
+                     const fq::codecs::NearestCodeword& search, const float* x, std::size_t m,
+                     int repeats) {
     const int d = codec.dim(), k = codec.spec().main.k, blocks = codec.blocks();
     const std::size_t bytes = codec.code_bytes();
     const fq::codecs::IndexPacker packer(static_cast<std::uint32_t>(codec.spec().main.N),
                                          static_cast<std::size_t>(blocks));
     constexpr std::size_t batch = 256;
-    std::vector<float> z(batch * d), cw(codec.spec().main.codewords.begin(),
-                                        codec.spec().main.codewords.end());
+    std::vector<float> z(batch * d),
+        cw(codec.spec().main.codewords.begin(), codec.spec().main.codewords.end());
     std::vector<double> nu(batch);
     std::vector<std::uint32_t> idx(batch * blocks);
     std::vector<std::uint8_t> codes(m * bytes);
@@ -211,10 +216,12 @@ Json stage_breakdown(const fq::codecs::BlockVqCodec& codec, const fq::codecs::Ne
             a += time_once([&] {
                 for (std::size_t i = 0; i < n; ++i) {
                     double s = 0;
-                    for (int j = 0; j < d; ++j) s += static_cast<double>(xb[i * d + j]) * xb[i * d + j];
+                    for (int j = 0; j < d; ++j)
+                        s += static_cast<double>(xb[i * d + j]) * xb[i * d + j];
                     nu[i] = std::sqrt(s);
                     const double inv = nu[i] > 0 ? 1.0 / nu[i] : 0.0;
-                    for (int j = 0; j < d; ++j) z[i * d + j] = static_cast<float>(xb[i * d + j] * inv);
+                    for (int j = 0; j < d; ++j)
+                        z[i * d + j] = static_cast<float>(xb[i * d + j] * inv);
                 }
             });
             b += time_once([&] { codec.rotation().forward(z.data(), n, z.data()); });
@@ -234,10 +241,12 @@ Json stage_breakdown(const fq::codecs::BlockVqCodec& codec, const fq::codecs::Ne
             f += time_once([&] {
                 for (std::size_t i = 0; i < n; ++i) {
                     const std::uint8_t* code = codes.data() + (i0 + i) * bytes;
-                    gain[i] = fq::core::half_to_float(static_cast<std::uint16_t>(code[0] | (code[1] << 8)));
+                    gain[i] = fq::core::half_to_float(
+                        static_cast<std::uint16_t>(code[0] | (code[1] << 8)));
                     packer.unpack(code, 16, &idx[i * blocks]);
                     for (int bb = 0; bb < blocks; ++bb)
-                        std::memcpy(&out[i * d + bb * k], &cw[static_cast<std::size_t>(idx[i * blocks + bb]) * k],
+                        std::memcpy(&out[i * d + bb * k],
+                                    &cw[static_cast<std::size_t>(idx[i * blocks + bb]) * k],
                                     sizeof(float) * static_cast<std::size_t>(k));
                 }
             });
@@ -258,11 +267,16 @@ Json stage_breakdown(const fq::codecs::BlockVqCodec& codec, const fq::codecs::Ne
     auto us = [&](double s) { return s / static_cast<double>(m) * 1e6; };
     return Json{{"vectors", m},
                 {"encode_us_per_vector",
-                 {{"norm", us(t_norm)}, {"rotation", us(t_rot)}, {"search", us(t_search)},
-                  {"pack", us(t_pack)}, {"total", us(t_norm + t_rot + t_search + t_pack)}}},
+                 {{"norm", us(t_norm)},
+                  {"rotation", us(t_rot)},
+                  {"search", us(t_search)},
+                  {"pack", us(t_pack)},
+                  {"total", us(t_norm + t_rot + t_search + t_pack)}}},
                 {"decode_us_per_vector",
-                 {{"unpack_gather", us(t_unpack)}, {"inverse_rotation", us(t_irot)},
-                  {"scale", us(t_scale)}, {"total", us(t_unpack + t_irot + t_scale)}}}};
+                 {{"unpack_gather", us(t_unpack)},
+                  {"inverse_rotation", us(t_irot)},
+                  {"scale", us(t_scale)},
+                  {"total", us(t_unpack + t_irot + t_scale)}}}};
 }
 
 void bench_config(Context& ctx, const std::string& dataset, const std::string& name,
@@ -306,19 +320,23 @@ void bench_config(Context& ctx, const std::string& dataset, const std::string& n
 
     // Each operation on vectors [b, e): the timing unit is a slice (see the repeat loop).
     auto ours_encode = [&](std::size_t b0, std::size_t e0) {
-        fq::core::parallel_chunks(e0 - b0, opt.chunk, [&](std::size_t, std::size_t b, std::size_t e) {
-            codec.encode(x.data() + (b0 + b) * d, e - b, codes.data() + (b0 + b) * bytes);
-        });
+        fq::core::parallel_chunks(
+            e0 - b0, opt.chunk, [&](std::size_t, std::size_t b, std::size_t e) {
+                codec.encode(x.data() + (b0 + b) * d, e - b, codes.data() + (b0 + b) * bytes);
+            });
     };
     auto ours_search = [&](std::size_t b0, std::size_t e0) {
-        fq::core::parallel_chunks(e0 - b0, opt.chunk, [&](std::size_t, std::size_t b, std::size_t e) {
-            search.assign(z.data() + (b0 + b) * d, (e - b) * blocks, idx.data() + (b0 + b) * blocks);
-        });
+        fq::core::parallel_chunks(e0 - b0, opt.chunk,
+                                  [&](std::size_t, std::size_t b, std::size_t e) {
+                                      search.assign(z.data() + (b0 + b) * d, (e - b) * blocks,
+                                                    idx.data() + (b0 + b) * blocks);
+                                  });
     };
     auto ours_decode = [&](std::size_t b0, std::size_t e0) {
-        fq::core::parallel_chunks(e0 - b0, opt.chunk, [&](std::size_t, std::size_t b, std::size_t e) {
-            codec.decode(codes.data() + (b0 + b) * bytes, e - b, xhat.data() + (b0 + b) * d);
-        });
+        fq::core::parallel_chunks(
+            e0 - b0, opt.chunk, [&](std::size_t, std::size_t b, std::size_t e) {
+                codec.decode(codes.data() + (b0 + b) * bytes, e - b, xhat.data() + (b0 + b) * d);
+            });
     };
     auto faiss_encode = [&](const fq::bench::FaissPq& p, std::size_t b, std::size_t e) {
         p.encode(z.data() + b * d, e - b, fcodes.data() + b * p.code_bytes());
@@ -343,7 +361,8 @@ void bench_config(Context& ctx, const std::string& dataset, const std::string& n
     // FAISS's indices vs ours (float ties aside).
     Json check{{"dataset", dataset}, {"config", name}};
     if (divides) {
-        const fq::codecs::IndexPacker packer(static_cast<std::uint32_t>(N), static_cast<std::size_t>(blocks));
+        const fq::codecs::IndexPacker packer(static_cast<std::uint32_t>(N),
+                                             static_cast<std::size_t>(blocks));
         std::vector<std::uint32_t> tmp(static_cast<std::size_t>(blocks));
         std::size_t same = 0, same_faiss = 0, same_faiss_t = 0;
         std::vector<std::uint8_t> tcodes(with_faiss ? n * pqt->code_bytes() : 0);
@@ -371,7 +390,11 @@ void bench_config(Context& ctx, const std::string& dataset, const std::string& n
         if (with_faiss) {
             check["faiss_vs_ours_identical"] = same_faiss / total;
             check["faiss_transposed_vs_ours_identical"] = same_faiss_t / total;
+            check["faiss_vs_ours_differing"] = static_cast<std::size_t>(total) - same_faiss;
+            check["faiss_transposed_vs_ours_differing"] =
+                static_cast<std::size_t>(total) - same_faiss_t;
         }
+        check["block_indices"] = static_cast<std::size_t>(total);
     }
     ctx.agreement.push_back(check);
 
@@ -397,7 +420,9 @@ void bench_config(Context& ctx, const std::string& dataset, const std::string& n
                 keep(sb[4], time_once([&] { ours_decode(b, e); }));
                 if (with_faiss) keep(sb[5], time_once([&] { faiss_decode(b, e); }));
                 if (with_faiss && sl == 0)
-                    keep(sb[6], time_once([&] { frot->apply(x.data(), rot_n, fscratch.data(), fz.data()); }));
+                    keep(sb[6], time_once([&] {
+                             frot->apply(x.data(), rot_n, fscratch.data(), fz.data());
+                         }));
             }
         }
         auto total = [&](int op) {
@@ -444,7 +469,8 @@ void bench_config(Context& ctx, const std::string& dataset, const std::string& n
             row["faiss_best_encode_vps"] = fbest;
             row["faiss_decode_vps"] = rate(n, best.faiss_decode);
             // FAISS full encode (normalise + rotate + compute_codes), per-vector times added.
-            const double full = 1.0 / (best.faiss_rotate / static_cast<double>(rot_n) + 1.0 / fbest);
+            const double full =
+                1.0 / (best.faiss_rotate / static_cast<double>(rot_n) + 1.0 / fbest);
             row["faiss_rotate_vps"] = rate(rot_n, best.faiss_rotate);
             row["faiss_full_encode_vps"] = full;
             row["full_encode_ratio"] = enc / full;
@@ -455,9 +481,10 @@ void bench_config(Context& ctx, const std::string& dataset, const std::string& n
         std::fprintf(stderr, "fq-bench: %s %s -j%d done\n", dataset.c_str(), name.c_str(), t);
     }
 
-    if (opt.breakdown) {
+    if (opt.breakdown && divides) {  // the replica below has no tail block
         set_all_threads(1);
-        Json b = stage_breakdown(codec, search, x.data(), std::min<std::size_t>(n, 65536), opt.repeats);
+        Json b =
+            stage_breakdown(codec, search, x.data(), std::min<std::size_t>(n, 65536), opt.repeats);
         b["dataset"] = dataset;
         b["config"] = name;
         ctx.breakdowns.push_back(b);
@@ -479,9 +506,9 @@ std::string human(double v) {
 }
 
 void print_table(const Json& rows, const Json& agreement, const Json& breakdowns) {
-    std::printf("%-8s %-13s %3s %10s %10s %6s %10s %6s %10s %6s %8s %8s %10s %8s\n", "data", "config",
-                "thr", "enc vec/s", "FAISS v/s", "ratio", "srch v/s", "ratio", "FAISSfull", "ratio",
-                "encMB/s", "(f32)", "dec vec/s", "decMB/s");
+    std::printf("%-8s %-13s %3s %10s %10s %6s %10s %6s %10s %6s %8s %8s %10s %8s\n", "data",
+                "config", "thr", "enc vec/s", "FAISS v/s", "ratio", "srch v/s", "ratio",
+                "FAISSfull", "ratio", "encMB/s", "(f32)", "dec vec/s", "decMB/s");
     for (const auto& r : rows) {
         const bool f = r.contains("faiss_best_encode_vps");
         std::printf("%-8s %-13s %3d %10s %10s %6s %10s %6s %10s %6s %8.0f %8.0f %10s %8.0f\n",
@@ -493,35 +520,43 @@ void print_table(const Json& rows, const Json& agreement, const Json& breakdowns
                     f ? fmt(r["search_ratio"].get<double>(), "%.2f").c_str() : "-",
                     f ? human(r["faiss_full_encode_vps"].get<double>()).c_str() : "-",
                     f ? fmt(r["full_encode_ratio"].get<double>(), "%.2f").c_str() : "-",
-                    r["ours_encode_in_mbps_f16"].get<double>(), r["ours_encode_in_mbps_f32"].get<double>(),
+                    r["ours_encode_in_mbps_f16"].get<double>(),
+                    r["ours_encode_in_mbps_f32"].get<double>(),
                     human(r["ours_decode_vps"].get<double>()).c_str(),
                     r["ours_decode_out_mbps_f32"].get<double>());
     }
     std::printf("\nindex agreement (fraction of identical block indices)\n");
     for (const auto& a : agreement) {
-        std::printf("%-8s %-13s", a["dataset"].get<std::string>().c_str(), a["config"].get<std::string>().c_str());
+        std::printf("%-8s %-13s", a["dataset"].get<std::string>().c_str(),
+                    a["config"].get<std::string>().c_str());
         if (a.contains("encode_vs_search_identical"))
-            std::printf("  ours encode vs search %.6f", a["encode_vs_search_identical"].get<double>());
+            std::printf("  ours encode vs search %.7f",
+                        a["encode_vs_search_identical"].get<double>());
         if (a.contains("faiss_vs_ours_identical"))
-            std::printf("  FAISS vs ours %.6f  FAISS(transposed) vs ours %.6f  (rotation max|dz| %.1e)",
-                        a["faiss_vs_ours_identical"].get<double>(),
-                        a["faiss_transposed_vs_ours_identical"].get<double>(),
-                        a["faiss_rotation_max_abs_diff"].get<double>());
+            std::printf(
+                "  FAISS vs ours %.7f (%zu differ)  FAISS(transposed) %.7f (%zu differ)  "
+                "(rotation max|dz| %.1e)",
+                a["faiss_vs_ours_identical"].get<double>(),
+                a["faiss_vs_ours_differing"].get<std::size_t>(),
+                a["faiss_transposed_vs_ours_identical"].get<double>(),
+                a["faiss_transposed_vs_ours_differing"].get<std::size_t>(),
+                a["faiss_rotation_max_abs_diff"].get<double>());
         std::printf("\n");
     }
     if (!breakdowns.empty()) {
         std::printf("\nsingle-thread stages, microseconds per vector\n");
-        std::printf("%-8s %-13s %7s %7s %7s %7s %7s | %7s %7s %7s %7s\n", "data", "config", "norm", "rotate",
-                    "search", "pack", "enc", "unpack", "irotate", "scale", "dec");
+        std::printf("%-8s %-13s %7s %7s %7s %7s %7s | %7s %7s %7s %7s\n", "data", "config", "norm",
+                    "rotate", "search", "pack", "enc", "unpack", "irotate", "scale", "dec");
         for (const auto& b : breakdowns) {
             const auto& e = b["encode_us_per_vector"];
             const auto& dd = b["decode_us_per_vector"];
             std::printf("%-8s %-13s %7.3f %7.3f %7.3f %7.3f %7.3f | %7.3f %7.3f %7.3f %7.3f\n",
-                        b["dataset"].get<std::string>().c_str(), b["config"].get<std::string>().c_str(),
-                        e["norm"].get<double>(), e["rotation"].get<double>(), e["search"].get<double>(),
-                        e["pack"].get<double>(), e["total"].get<double>(), dd["unpack_gather"].get<double>(),
-                        dd["inverse_rotation"].get<double>(), dd["scale"].get<double>(),
-                        dd["total"].get<double>());
+                        b["dataset"].get<std::string>().c_str(),
+                        b["config"].get<std::string>().c_str(), e["norm"].get<double>(),
+                        e["rotation"].get<double>(), e["search"].get<double>(),
+                        e["pack"].get<double>(), e["total"].get<double>(),
+                        dd["unpack_gather"].get<double>(), dd["inverse_rotation"].get<double>(),
+                        dd["scale"].get<double>(), dd["total"].get<double>());
         }
     }
 }
@@ -566,7 +601,7 @@ void run(BenchOptions opt) {
     };
     std::vector<Dataset> sets;
     set_all_threads(*std::max_element(opt.threads.begin(), opt.threads.end()));
-    {
+    if (opt.vectors > 0) {
         Dataset s{"synth128", 128, synthetic(opt.vectors, 128, opt.seed), opt.vectors, {}};
         s.info = {{"name", s.name},
                   {"d", 128},
@@ -581,11 +616,12 @@ void run(BenchOptions opt) {
         std::vector<float> x = sample_vectors(opt.sample, opt.sample_vectors, d, distinct);
         const std::size_t n = x.size() / static_cast<std::size_t>(d);
         Dataset s{"sample" + std::to_string(d), d, std::move(x), n, {}};
-        s.info = {{"name", s.name},
-                  {"d", d},
-                  {"vectors", n},
-                  {"source", opt.sample + ": every layer's k and v vectors (" + std::to_string(distinct) +
-                                 " distinct), tiled to " + std::to_string(n)}};
+        s.info = {
+            {"name", s.name},
+            {"d", d},
+            {"vectors", n},
+            {"source", opt.sample + ": every layer's k and v vectors (" + std::to_string(distinct) +
+                           " distinct), tiled to " + std::to_string(n)}};
         sets.push_back(std::move(s));
     }
 
@@ -595,12 +631,15 @@ void run(BenchOptions opt) {
         for (const auto& name : opt.configs) {
             const std::string path = codebook_path(opt, name, s.d);
             if (!std::filesystem::exists(path)) {
-                std::fprintf(stderr, "fq-bench: warning: %s: missing, %s skipped\n", path.c_str(), name.c_str());
+                std::fprintf(stderr, "fq-bench: warning: %s: missing, %s skipped\n", path.c_str(),
+                             name.c_str());
                 skipped.push_back({{"dataset", s.name}, {"config", name}, {"codebook", path}});
                 continue;
             }
             const fq::io::UniversalCodebook cb = fq::io::load_codebook(path);
-            codebooks.push_back({{"dataset", s.name}, {"config", name}, {"path", path},
+            codebooks.push_back({{"dataset", s.name},
+                                 {"config", name},
+                                 {"path", path},
                                  {"content_hash", cb.content_hash}});
             bench_config(ctx, s.name, name, cb, s.x, s.n);
         }
@@ -608,23 +647,32 @@ void run(BenchOptions opt) {
 
     print_table(ctx.rows, ctx.agreement, ctx.breakdowns);
     const long rss = peak_rss_kb();
-    std::printf("\npeak RSS %.1f MB (%.1f MB before the first FAISS call)\n", rss / 1024.0,
-                ctx.rss_before_faiss_kb / 1024.0);
+    if (ctx.faiss_used)
+        std::printf("\npeak RSS %.1f MB (%.1f MB before the first FAISS call)\n", rss / 1024.0,
+                    ctx.rss_before_faiss_kb / 1024.0);
+    else
+        std::printf("\npeak RSS %.1f MB\n", rss / 1024.0);
 
     if (!opt.out.empty()) {
         Json j;
         j["tool"] = "fq-bench";
         j["fq_version"] = FQ_VERSION;
-        j["machine"] = {{"cpu", cpu_model()}, {"omp_procs", omp_get_num_procs()},
+        j["machine"] = {{"cpu", cpu_model()},
+                        {"omp_procs", omp_get_num_procs()},
                         {"note", "shared machine: other jobs were running"}};
-        j["faiss"] = fq::bench::faiss_available() && !opt.no_faiss ? Json(fq::bench::faiss_version()) : Json(nullptr);
+        j["faiss"] = fq::bench::faiss_available() && !opt.no_faiss
+                         ? Json(fq::bench::faiss_version())
+                         : Json(nullptr);
         j["options"] = {{"vectors", opt.vectors}, {"sample_vectors", opt.sample_vectors},
                         {"repeats", opt.repeats}, {"threads", opt.threads},
-                        {"chunk", opt.chunk}, {"slice", opt.slice}, {"seed", opt.seed}, {"quick", opt.quick}};
-        j["method"] = "time of an operation = sum over slices of --slice vectors of the best of "
-                      "--repeats runs of that slice, ours and FAISS interleaved slice by slice; ratio = ours / "
-                      "max(FAISS default, FAISS transposed centroids) throughput; FAISS encodes "
-                      "the rotated unit vectors z, ours encode includes norm + rotation + packing";
+                        {"chunk", opt.chunk},     {"slice", opt.slice},
+                        {"seed", opt.seed},       {"quick", opt.quick}};
+        j["method"] =
+            "time of an operation = sum over slices of --slice vectors of the best of "
+            "--repeats runs of that slice, ours and FAISS interleaved slice by slice; ratio = ours "
+            "/ "
+            "max(FAISS default, FAISS transposed centroids) throughput; FAISS encodes "
+            "the rotated unit vectors z, ours encode includes norm + rotation + packing";
         j["datasets"] = datasets;
         j["codebooks"] = codebooks;
         j["skipped"] = skipped;
@@ -643,15 +691,20 @@ void run(BenchOptions opt) {
 
 int main(int argc, char** argv) {
     BenchOptions opt;
-    CLI::App app{"fq-bench: encode/decode throughput of fq codecs vs FAISS ProductQuantizer with the "
-                 "identical shared codebook (same process, interleaved, best of repeats)."};
+    CLI::App app{
+        "fq-bench: encode/decode throughput of fq codecs vs FAISS ProductQuantizer with the "
+        "identical shared codebook (same process, interleaved, best of repeats)."};
     app.option_defaults()->always_capture_default();
-    app.add_option("--vectors", opt.vectors, "synthetic d = 128 vectors")->check(CLI::Range(1.0, 1e9));
+    app.add_option("--vectors", opt.vectors, "synthetic d = 128 vectors (0 = skip them)")
+        ->check(CLI::Range(0.0, 1e9));
     app.add_option("--sample-vectors", opt.sample_vectors, "real-sample vectors per timing (tiled)")
         ->check(CLI::Range(1.0, 1e9));
-    app.add_option("--repeats", opt.repeats, "best of this many interleaved repeats")->check(CLI::Range(1, 1000));
-    app.add_option("-j,--threads", opt.threads, "thread counts to measure")->check(CLI::Range(1, 1024));
-    app.add_option("--chunk", opt.chunk, "vectors per parallel chunk")->check(CLI::Range(1, 1 << 24));
+    app.add_option("--repeats", opt.repeats, "best of this many interleaved repeats")
+        ->check(CLI::Range(1, 1000));
+    app.add_option("-j,--threads", opt.threads, "thread counts to measure")
+        ->check(CLI::Range(1, 1024));
+    app.add_option("--chunk", opt.chunk, "vectors per parallel chunk")
+        ->check(CLI::Range(1, 1 << 24));
     app.add_option("--slice", opt.slice, "vectors per timing unit (best of repeats per slice)")
         ->check(CLI::Range(1, 1 << 30));
     app.add_option("--seed", opt.seed, "synthetic data seed");
