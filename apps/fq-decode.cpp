@@ -7,10 +7,11 @@
 #include "fq/tasks/decode.hpp"
 #include "fq/tasks/run_main.hpp"
 
+#include "app_options.hpp"
+
 int main(int argc, char** argv) {
     fq::tasks::DecodeOptions o;
-    bool verbose = false;
-    bool quiet = false;
+    fq::apps::LogFlags logging;
 
     CLI::App app{
         "fq-decode: restore a KV dump (same paths, axis orders and attributes) from an fq\n"
@@ -30,15 +31,12 @@ int main(int argc, char** argv) {
                    "codebook file(s); each must match the hash the file names");
     app.add_option("--codebooks", o.codebook_dir,
                    "directory to look up codebooks not embedded (default: $FQ_CODEBOOKS)");
-    app.add_option("-j,--threads", o.threads,
-                   "OpenMP threads (0 = all cores); output does not depend on it")
-        ->check(CLI::Range(0, 1024));
+    fq::apps::add_threads_option(app, o.threads);
     app.add_flag("--force", o.force, "overwrite an existing output file");
-    auto* v = app.add_flag("-v,--verbose", verbose, "log details on stderr");
-    app.add_flag("-q,--quiet", quiet, "no summary, logs or progress")->excludes(v);
+    fq::apps::add_log_flags(app, logging, "no summary, logs or progress");
 
     return fq::tasks::run_main("fq-decode", app, argc, argv, [&] {
-        o.verbosity = verbose ? 1 : (quiet ? -1 : 0);
+        o.verbosity = logging.verbosity();
         fq::tasks::run_decode(o);
     });
 }

@@ -9,10 +9,12 @@
 #include "fq/tasks/run_main.hpp"
 #include "fq/tasks/train.hpp"
 
+#include "app_options.hpp"
+
 namespace {
 
 // Options shared by both subcommands. d_min: the smallest d the family accepts.
-void add_common(CLI::App& sub, fq::tasks::TrainOptions& o, int d_min, bool& verbose, bool& quiet) {
+void add_common(CLI::App& sub, fq::tasks::TrainOptions& o, int d_min, fq::apps::LogFlags& logging) {
     sub.add_option("--d", o.d, "vector dimension (head dimension)")
         ->check(CLI::Range(d_min, 1 << 16));
     sub.add_option("-o,--output", o.output,
@@ -25,19 +27,15 @@ void add_common(CLI::App& sub, fq::tasks::TrainOptions& o, int d_min, bool& verb
         ->check(CLI::IsMember({"haar", "hadamard", "none"}));
     sub.add_option("--rotation-seed", o.rotation_seed, "seed of the rotation Pi")
         ->check(CLI::NonNegativeNumber);
-    sub.add_option("-j,--threads", o.threads,
-                   "OpenMP threads (0 = all cores); output does not depend on it")
-        ->check(CLI::Range(0, 1024));
-    auto* v = sub.add_flag("-v,--verbose", verbose, "log details on stderr");
-    sub.add_flag("-q,--quiet", quiet, "no logs or progress on stderr")->excludes(v);
+    fq::apps::add_threads_option(sub, o.threads);
+    fq::apps::add_log_flags(sub, logging, "no logs or progress on stderr");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     fq::tasks::TrainOptions opts;
-    bool verbose = false;
-    bool quiet = false;
+    fq::apps::LogFlags logging;
 
     CLI::App app{
         "fq-train: train a universal codebook (fib, scalar: depends on d, k, N and the\n"
@@ -50,7 +48,7 @@ int main(int argc, char** argv) {
 
     CLI::App* fib = app.add_subcommand(
         "fib", "FibQuant block codebook: structured init + multi-restart Lloyd-Max (SPEC 4.2)");
-    add_common(*fib, opts, 2, verbose, quiet);
+    add_common(*fib, opts, 2, logging);
     fib->add_option("--k", opts.k, "block dimension, 1 <= k < d")->check(CLI::Range(1, 1024));
     fib->add_option("--N", opts.N, "codewords per block (rate log2(N)/k bits per coordinate)")
         ->check(CLI::Range(2, 1 << 24));
@@ -75,7 +73,7 @@ int main(int argc, char** argv) {
 
     CLI::App* scalar = app.add_subcommand(
         "scalar", "exact Lloyd-Max scalar codebook of the k = 1 marginal (SPEC 4.1)");
-    add_common(*scalar, opts, 3, verbose, quiet);
+    add_common(*scalar, opts, 3, logging);
     scalar->add_option("--bits", opts.bits, "bits per coordinate b (N = 2^b levels)")
         ->check(CLI::Range(1, 8));
 
@@ -119,16 +117,13 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1024));
     gsrq->add_option("-o,--output", opts.output, "gsrq codebook file to write")->required();
     gsrq->add_flag("--force", opts.force, "overwrite an existing output file");
-    gsrq->add_option("-j,--threads", opts.threads,
-                     "OpenMP threads (0 = all cores); output does not depend on it")
-        ->check(CLI::Range(0, 1024));
-    auto* gv = gsrq->add_flag("-v,--verbose", verbose, "log details on stderr");
-    gsrq->add_flag("-q,--quiet", quiet, "no logs or progress on stderr")->excludes(gv);
+    fq::apps::add_threads_option(*gsrq, opts.threads);
+    fq::apps::add_log_flags(*gsrq, logging, "no logs or progress on stderr");
 
     return fq::tasks::run_main("fq-train", app, argc, argv, [&] {
         CLI::App* sub = app.got_subcommand(fib) ? fib : app.got_subcommand(gsrq) ? gsrq : scalar;
         opts.family = sub->get_name();
-        opts.verbosity = verbose ? 1 : (quiet ? -1 : 0);
+        opts.verbosity = logging.verbosity();
         for (const CLI::Option* opt : sub->get_options())
             if (opt->count() > 0) opts.explicit_options.insert(opt->get_single_name());
         fq::tasks::run_train(opts);

@@ -3,11 +3,9 @@
 # them byte for byte (one small fib codebook per d, and a scalar one).
 # Usage: codebooks_regenerate.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1/fq-train"
 root="$2"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 check() {  # check SHIPPED ARGS...: train with ARGS into tmp and compare bytes
     local shipped="$root/codebooks/$1"; shift
     [ -f "$shipped" ] || fail "missing $shipped"

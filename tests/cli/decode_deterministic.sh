@@ -4,13 +4,10 @@
 # float32 and float16; and decoding is idempotent on the output name (--force).
 # Usage: decode_deterministic.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1"
 root="$2"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 sample="$root/data/sample_kv_d64.h5"
-run() { "$@" >"$tmp/out" 2>"$tmp/err" || fail "$* exited $?: $(cat "$tmp/err")"; }
 
 # The default codec at rate 2 needs a shipped codebook (codebooks/d64); scalar b = 2 needs
 # no file and is the fallback when that codebook is not there.

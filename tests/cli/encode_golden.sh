@@ -9,14 +9,9 @@
 # format change and needs a new fq_format_version (docs/FORMAT.md §2).
 # Usage: encode_golden.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1"
 root="$2"
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-run() { "$@" >"$tmp/out" 2>"$tmp/err" || fail "$* exited $?: $(cat "$tmp/err")"; }
 golden="$root/tests/golden/sample-layer0-t128.v1.fq.h5"
 input="$root/tests/golden/sample-layer0-t128.h5"
 

@@ -5,15 +5,10 @@
 # every shipped K/V scheme config (configs/kv-schemes) encodes the sample.
 # Usage: encode_peers.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1"
 root="$2"
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 sample="$root/data/sample_kv_d64.h5"
-run() { "$@" >"$tmp/out" 2>"$tmp/err" || fail "$* exited $?: $(cat "$tmp/err")"; }
 
 "$bin/fq-encode" --help >"$tmp/help" || fail "--help"
 for form in "scalar+qjl:bits=3" "int:bits=4,group=32" "block:format=q4_0" "gsrq:codebook"; do

@@ -4,38 +4,10 @@
 # slices equal to the same slice of a full decode, zero vectors, untouched inputs.
 # Usage: encode_roundtrip.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1"
 root="$2"
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 sample="$root/data/sample_kv_d64.h5"
-run() { "$@" >"$tmp/out" 2>"$tmp/err" || fail "$* exited $?: $(cat "$tmp/err")"; }
-# same_h5 A B: same datasets (values, dtypes, shapes) and attributes. Decoded dumps are
-# compared by content: KvDumpWriter's HDF5 objects carry modification times.
-same_h5() {
-    "$py" - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-def items(f):
-    out = {}
-    f.visititems(lambda n, o: out.__setitem__(n, o))
-    return out
-ia, ib = items(a), items(b)
-assert ia.keys() == ib.keys(), (ia.keys(), ib.keys())
-for n in ia:
-    for x, y in [(ia[n], ib[n])]:
-        assert sorted(x.attrs) == sorted(y.attrs), n
-        for k in x.attrs:
-            assert np.array_equal(x.attrs[k], y.attrs[k]), (n, k)
-        if isinstance(x, h5py.Dataset):
-            assert x.dtype == y.dtype and x.shape == y.shape, n
-            assert np.array_equal(x[()], y[()]), n
-assert sorted(a.attrs) == sorted(b.attrs)
-PY
-}
 
 # Small codebooks in a private codebook directory (the shipped ones are not needed).
 mkdir -p "$tmp/cb/d64"

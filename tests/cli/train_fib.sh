@@ -2,10 +2,8 @@
 # fq-train fib: a small run (with and without a tail block), the file's content, and
 # byte-identical output with -j 1 and -j 2. Usage: train_fib.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1/fq-train"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 small=(--d 16 --k 2 --N 8 --samples 20000 --restarts 2)
 "$bin" fib "${small[@]}" -j 1 -o "$tmp/j1.json" >"$tmp/summary" 2>"$tmp/err" ||

@@ -6,21 +6,10 @@
 # decodes without the codebook file (it is embedded).
 # Usage: train_gsrq.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1"
 root="$2"
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 sample="$root/data/sample_kv_d64.h5"
-run() { "$@" >"$tmp/out" 2>"$tmp/err" || fail "$* exited $?: $(cat "$tmp/err")"; }
-expect_exit() {  # expect_exit CODE cmd...
-    local want="$1"; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local got=$?
-    [ "$got" -eq "$want" ] || fail "$* exited $got, expected $want: $(cat "$tmp/err")"
-}
 
 "$bin/fq-train" gsrq --help >"$tmp/help" || fail "gsrq --help"
 grep -q -- "--tokens" "$tmp/help" || fail "--help does not document --tokens"

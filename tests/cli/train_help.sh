@@ -2,10 +2,8 @@
 # fq-train --help and --version: exit 0, output on stdout, every option listed with its
 # default. Usage: train_help.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1/fq-train"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$bin" --help >"$tmp/help" 2>"$tmp/err" || fail "--help exited $?"
 [ -s "$tmp/err" ] && fail "--help wrote to stderr"

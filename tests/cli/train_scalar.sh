@@ -3,20 +3,8 @@
 # overwrite refusal, option validation, --config, determinism across thread counts.
 # Usage: train_scalar.sh APP_DIR REPO_ROOT
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin="$1/fq-train"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# expect_error CODE ARGS...: exit code CODE and one stderr line "fq-train: error: ...".
-expect_error() {
-    local want=$1
-    shift
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "fq-train $* exited $rc, expected $want: $(cat "$tmp/err")"
-    [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "fq-train $*: stderr is not one line: $(cat "$tmp/err")"
-    grep -q "^fq-train: error: " "$tmp/err" || fail "fq-train $*: stderr: $(cat "$tmp/err")"
-}
 
 "$bin" scalar --d 64 --bits 2 -o "$tmp/s.json" >"$tmp/summary" 2>"$tmp/err" ||
     fail "scalar run exited $?: $(cat "$tmp/err")"
@@ -36,18 +24,18 @@ assert doc["content_hash"].startswith("sha256:") and len(doc["content_hash"]) ==
 PY
 
 # Existing output: refused without --force (exit 1), accepted with it.
-expect_error 1 scalar --d 64 --bits 2 -o "$tmp/s.json"
+expect_error "$bin" 1 scalar --d 64 --bits 2 -o "$tmp/s.json"
 grep -q -- "--force" "$tmp/err" || fail "overwrite error does not mention --force"
 "$bin" scalar --d 64 --bits 2 -o "$tmp/s.json" --force -q >/dev/null || fail "--force exited $?"
 
 # Validation by CLI11 and by the library.
-expect_error 1 scalar --d 64 --bits 9 -o "$tmp/b9.json"
-expect_error 1 scalar --d 64 --bits 2 --rotation hadamard2 -o "$tmp/r.json"
-expect_error 1 scalar --d 100 --bits 2 --rotation hadamard -o "$tmp/h.json"
-expect_error 1 scalar --d 64 --bits 2
-expect_error 1 scalar --d 64 --bits 2 --rotation-seed -1 -o "$tmp/neg.json"
-expect_error 1 scalar --d 64 --bits 2 --no-such-option -o "$tmp/x.json"
-expect_error 2 scalar --d 64 --bits 2 -o "$tmp/no/such/dir/x.json"
+expect_error "$bin" 1 scalar --d 64 --bits 9 -o "$tmp/b9.json"
+expect_error "$bin" 1 scalar --d 64 --bits 2 --rotation hadamard2 -o "$tmp/r.json"
+expect_error "$bin" 1 scalar --d 100 --bits 2 --rotation hadamard -o "$tmp/h.json"
+expect_error "$bin" 1 scalar --d 64 --bits 2
+expect_error "$bin" 1 scalar --d 64 --bits 2 --rotation-seed -1 -o "$tmp/neg.json"
+expect_error "$bin" 1 scalar --d 64 --bits 2 --no-such-option -o "$tmp/x.json"
+expect_error "$bin" 2 scalar --d 64 --bits 2 -o "$tmp/no/such/dir/x.json"
 [ -e "$tmp/b9.json" ] && fail "a failed run left an output file"
 
 # Determinism: same bytes whatever the thread count.
@@ -68,8 +56,8 @@ PY
 cmp -s "$tmp/cfg-out.json" <("$bin" scalar --d 128 --bits 3 --rotation-seed 5 -o "$tmp/direct.json" -q >/dev/null && cat "$tmp/direct.json") ||
     fail "config run differs from the equivalent command line"
 echo '{"d": 64, "bitz": 2}' >"$tmp/bad.json"
-expect_error 1 scalar --config "$tmp/bad.json" -o "$tmp/bad-out.json"
+expect_error "$bin" 1 scalar --config "$tmp/bad.json" -o "$tmp/bad-out.json"
 grep -q "unknown key 'bitz'" "$tmp/err" || fail "unknown config key: $(cat "$tmp/err")"
 echo '{"d": 64, "k": 2}' >"$tmp/bad2.json"
-expect_error 1 scalar --config "$tmp/bad2.json" -o "$tmp/bad-out.json"
+expect_error "$bin" 1 scalar --config "$tmp/bad2.json" -o "$tmp/bad-out.json"
 echo "ok"

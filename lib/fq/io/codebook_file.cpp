@@ -1,24 +1,23 @@
 #include "fq/io/codebook_file.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "fq/codecs/scalar.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/io/canonical_bytes.hpp"
 #include "fq/io/json_util.hpp"
+#include "fq/io/text_file.hpp"
 #include "fq/train/fib_train.hpp"
 
 namespace fq::io {
 
 using Json = nlohmann::ordered_json;
+using detail::put_f64;
+using detail::put_i64;
+using detail::put_string;
+using detail::put_u64;
 
 namespace {
 
@@ -26,24 +25,6 @@ namespace {
 // plausible universal codebook, and the limits keep N * k and d within int).
 constexpr int k_max_d = 1 << 20;
 constexpr int k_max_N = 1 << 24;
-
-// ---------------------------------------------------------------- canonical bytes
-
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void put_i64(std::vector<std::uint8_t>& out, std::int64_t v) {
-    put_u64(out, static_cast<std::uint64_t>(v));
-}
-void put_string(std::vector<std::uint8_t>& out, const std::string& s) {
-    put_i64(out, static_cast<std::int64_t>(s.size()));
-    out.insert(out.end(), s.begin(), s.end());
-}
-void put_f64(std::vector<std::uint8_t>& out, double v) {
-    std::uint64_t bits = 0;
-    std::memcpy(&bits, &v, sizeof bits);
-    put_u64(out, bits);
-}
 
 // ---------------------------------------------------------------- writing
 
@@ -430,47 +411,11 @@ UniversalCodebook parse_codebook(const std::string& text, const std::string& nam
 }
 
 void save_codebook(const UniversalCodebook& cb, const std::string& path, bool force) {
-    namespace fs = std::filesystem;
-    const std::string text = serialize_codebook(cb);
-    std::error_code ec;
-    if (!force && fs::exists(path, ec))
-        throw UsageError("output file '" + path + "' exists (use --force to overwrite)");
-    if (fs::is_directory(path, ec)) throw IoError("output '" + path + "' is a directory");
-
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw IoError("cannot write '" + tmp + "': " + std::strerror(errno));
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        out.close();
-        if (!out) {
-            fs::remove(tmp, ec);
-            throw IoError("cannot write '" + tmp + "': write failed");
-        }
-    }
-    // Checked again just before the rename: another process may have created path meanwhile.
-    if (!force && fs::exists(path, ec)) {
-        fs::remove(tmp, ec);
-        throw UsageError("output file '" + path + "' exists (use --force to overwrite)");
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        std::error_code ec2;
-        fs::remove(tmp, ec2);
-        throw IoError("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
-    }
+    write_text_file(path, serialize_codebook(cb), force);
 }
 
 UniversalCodebook load_codebook(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw IoError("codebook file '" + path + "' is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot open codebook file '" + path + "': " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw IoError("cannot read codebook file '" + path + "'");
-    return parse_codebook(ss.str(), path);
+    return parse_codebook(read_text_file(path, "codebook file"), path);
 }
 
 }  // namespace fq::io

@@ -1,21 +1,20 @@
 #include "fq/io/gsrq_file.hpp"
 
-#include <unistd.h>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "fq/core/error.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/io/canonical_bytes.hpp"
 #include "fq/io/json_util.hpp"
+#include "fq/io/text_file.hpp"
 #include "fq/train/gskm.hpp"
 
 using Json = nlohmann::ordered_json;
 
 namespace fq::io {
+
+using detail::put_f64;
+using detail::put_u64;
 
 namespace {
 
@@ -25,15 +24,6 @@ constexpr int k_max_d = 1 << 16;
 constexpr int k_max_K = 1 << 16;
 constexpr int k_max_S = 64;
 constexpr std::size_t k_max_values = std::size_t{1} << 26;  // codeword doubles in a file
-
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void put_f64(std::vector<std::uint8_t>& out, double v) {
-    std::uint64_t bits = 0;
-    std::memcpy(&bits, &v, sizeof bits);
-    put_u64(out, bits);
-}
 
 Json stats_json(const train::KmeansStats& s) {
     Json j = Json::object();
@@ -202,42 +192,11 @@ GsrqCodebookFile parse_gsrq(const std::string& text, const std::string& name) {
 }
 
 void save_gsrq(const GsrqCodebookFile& f, const std::string& path, bool force) {
-    namespace fs = std::filesystem;
-    const std::string text = serialize_gsrq(f);
-    std::error_code ec;
-    if (!force && fs::exists(path, ec))
-        throw UsageError("output file '" + path + "' exists (use --force to overwrite)");
-    if (fs::is_directory(path, ec)) throw IoError("output '" + path + "' is a directory");
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw IoError("cannot write '" + tmp + "': " + std::strerror(errno));
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        out.close();
-        if (!out) {
-            fs::remove(tmp, ec);
-            throw IoError("cannot write '" + tmp + "': write failed");
-        }
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        std::error_code ec2;
-        fs::remove(tmp, ec2);
-        throw IoError("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
-    }
+    write_text_file(path, serialize_gsrq(f), force);
 }
 
 GsrqCodebookFile load_gsrq(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw IoError("gsrq codebook file '" + path + "' is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError("cannot open gsrq codebook file '" + path + "': " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw IoError("cannot read gsrq codebook file '" + path + "'");
-    return parse_gsrq(ss.str(), path);
+    return parse_gsrq(read_text_file(path, "gsrq codebook file"), path);
 }
 
 }  // namespace fq::io

@@ -15,6 +15,7 @@
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/hdf5_util.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace fs = std::filesystem;
@@ -32,13 +33,6 @@ bool selected(const std::vector<std::string>& globs, const std::string& path) {
     for (const std::string& g : globs)
         if (io::glob_match(g, path)) return true;
     return false;
-}
-
-std::vector<std::string> parents_of(const std::string& path) {
-    std::vector<std::string> out;
-    for (std::size_t i = path.find('/'); i != std::string::npos; i = path.find('/', i + 1))
-        out.push_back(path.substr(0, i));
-    return out;
 }
 
 // Whether a -c file is a gsrq codebook file (by its format key; anything else is read as a
@@ -60,13 +54,7 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     require(!o.output.empty(), "no output (-o)");
     require(o.dtype == "float32" || o.dtype == "float16",
             "--dtype must be float32 or float16, got '" + o.dtype + "'");
-    std::error_code ec;
-    if (fs::exists(o.output, ec)) {
-        if (fs::exists(o.input, ec) && fs::equivalent(o.input, o.output, ec))
-            throw UsageError("output '" + o.output + "' is the input file");
-        if (!o.force)
-            throw UsageError("output file '" + o.output + "' exists (use --force to overwrite)");
-    }
+    refuse_existing_output(o.output, o.input, o.force);
     core::set_threads(o.threads);
 
     io::EncodedFileReader reader(o.input);
@@ -117,7 +105,7 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     h5::copy_attrs(src, dst, {"fq_format", "fq_format_version", "fq_version", "fq_index"});
     std::set<std::string> groups_done;
     auto copy_parent_attrs = [&](const std::string& path) {
-        for (const std::string& g : parents_of(path)) {
+        for (const std::string& g : parent_groups(path)) {
             if (!groups_done.insert(g).second) continue;
             h5::Group sg = h5::open_group(src, g);
             if (h5::list_attrs(sg.id()).empty()) continue;
@@ -187,6 +175,7 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     }
     bar.finish();
     writer.commit();
+    std::error_code ec;
     s.output_bytes = fs::file_size(o.output, ec);
     s.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
     if (verbosity() != Verbosity::quiet) {

@@ -20,6 +20,7 @@
 #include "fq/io/hdf5_util.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace fs = std::filesystem;
@@ -114,13 +115,6 @@ std::map<io::KvKind, Choice> codec_choices(const EncodeOptions& o) {
     return out;
 }
 
-std::vector<std::string> parents_of(const std::string& path) {
-    std::vector<std::string> out;
-    for (std::size_t i = path.find('/'); i != std::string::npos; i = path.find('/', i + 1))
-        out.push_back(path.substr(0, i));
-    return out;
-}
-
 }  // namespace
 
 EncodeSummary run_encode(const EncodeOptions& o) {
@@ -131,13 +125,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     require(o.chunk_tokens >= 1 && o.chunk_tokens <= (1 << 24),
             "--chunk-tokens must be in 1..2^24");
     require(o.rate > 0, "--rate must be positive");
-    std::error_code ec;
-    if (fs::exists(o.output, ec)) {
-        if (fs::exists(o.input, ec) && fs::equivalent(o.input, o.output, ec))
-            throw UsageError("output '" + o.output + "' is the input file");
-        if (!o.force)
-            throw UsageError("output file '" + o.output + "' exists (use --force to overwrite)");
-    }
+    refuse_existing_output(o.output, o.input, o.force);
     core::set_threads(o.threads);
 
     io::KvDumpLayout layout;
@@ -210,7 +198,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     writer.copy_attrs(src, "", "");
     std::set<std::string> groups_done;
     auto copy_parent_attrs = [&](const std::string& path) {
-        for (const std::string& g : parents_of(path)) {
+        for (const std::string& g : parent_groups(path)) {
             if (!groups_done.insert(g).second) continue;
             if (!h5::list_attrs(h5::open_group(src, g).id()).empty()) writer.copy_attrs(src, g, g);
         }
@@ -322,6 +310,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
 
     EncodeSummary s;
     for (auto& [kind, r] : rows) s.rows.push_back(r);
+    std::error_code ec;
     s.input_file_bytes = fs::file_size(o.input, ec);
     s.output_file_bytes = fs::file_size(o.output, ec);
     s.seconds = seconds_since(t_start);

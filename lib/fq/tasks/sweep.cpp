@@ -55,7 +55,8 @@ SweepConfig read_config(const std::string& path) {
             if (!v.is_array()) rd.fail("'codecs' must be an array");
             for (const auto& e : v) {
                 if (!e.is_string() && !e.is_object())
-                    rd.fail("'codecs' entries must be short-form strings or description objects");
+                    rd.fail("'codecs' entries must be short-form strings, description objects "
+                            "or {\"k\": ..., \"v\": ..., \"label\": ...} objects");
                 c.codecs.push_back(e);
             }
         } else if (key == "header") {
@@ -149,16 +150,50 @@ void run_sweep(const SweepOptions& opts) {
         if (info.kind == io::KvKind::k) d = info.d;
     if (d == 0) throw UsageError(opts.input + ": no key datasets");
 
-    // The codec list, deduplicated by stored description (codebook hash + header).
+    // The codec list, deduplicated by stored description (codebook hash + header). Every
+    // entry is a (K, V) pair: a single codec gets fq-encode's per-tensor defaults
+    // (io::with_tensor_defaults: int per_channel for keys, per_token for values); an entry
+    // {"k": ..., "v": ..., "label": ...} gives each tensor its own codec (e.g. gsrq codebooks
+    // trained on K and on V) and optionally the label shown in the report.
     io::CodebookStore store(opts.codebooks);
-    std::vector<io::BuiltCodec> built;
+    struct Entry {
+        io::BuiltCodec k, v;
+        std::string name, family;
+        double rate() const { return 0.5 * (k.codec->rate() + v.codec->rate()); }
+    };
+    std::vector<Entry> built;
     std::set<std::string> seen;
-    const auto add = [&](const OJson& desc, const std::string& context) {
+    const auto build = [&](const OJson& desc, const std::string& context) {
         io::BuiltCodec b = io::make_codec(desc, store, context, ExitCode::usage, d);
         if (b.codec->dim() != d)
             throw UsageError(context + ": codebook dimension " + std::to_string(b.codec->dim()) +
                              " does not match the dump's d = " + std::to_string(d));
-        if (seen.insert(b.description.dump()).second) built.push_back(std::move(b));
+        return b;
+    };
+    const auto to_desc = [&](const OJson& e) {
+        if (e.is_string())
+            return io::parse_codec_spec(substitute_d(e.get<std::string>(), d), d, store, cfg.header,
+                                        cfg.header_type);
+        if (!e.is_object())
+            throw UsageError(opts.config + ": a codec must be a short-form string or an object");
+        OJson desc = e;
+        if (desc.contains("codebook") && desc["codebook"].is_string())
+            desc["codebook"] = substitute_d(desc["codebook"].get<std::string>(), d);
+        return desc;
+    };
+    const auto add_pair = [&](const OJson& kd, const OJson& vd, const std::string& context,
+                              const std::string& label) {
+        Entry en{build(kd, context + " (k)"), build(vd, context + " (v)"), "", ""};
+        const std::string kl = io::codec_label(en.k), vl = io::codec_label(en.v);
+        en.name = !label.empty() ? label : kl == vl ? kl : kl + " + " + vl;
+        en.family = en.k.family() == en.v.family() ? en.k.family()
+                                                   : en.k.family() + " + " + en.v.family();
+        if (seen.insert(en.k.description.dump() + "|" + en.v.description.dump()).second)
+            built.push_back(std::move(en));
+    };
+    const auto add = [&](const OJson& desc, const std::string& context) {
+        add_pair(io::with_tensor_defaults(desc, io::KvKind::k),
+                 io::with_tensor_defaults(desc, io::KvKind::v), context, "");
     };
     if (cfg.shipped) {
         const auto list = store.shipped(d);
@@ -172,25 +207,29 @@ void run_sweep(const SweepOptions& opts) {
                 s.path);
     }
     for (const auto& e : cfg.codecs) {
-        if (e.is_string()) {
-            const std::string spec = substitute_d(e.get<std::string>(), d);
-            add(io::parse_codec_spec(spec, d, store, cfg.header, cfg.header_type), spec);
+        if (e.is_object() && !e.contains("codec") && (e.contains("k") || e.contains("v"))) {
+            for (const auto& [key, v] : e.items())
+                if (key != "k" && key != "v" && key != "label")
+                    throw UsageError(opts.config + ": unknown key '" + key + "' in " + e.dump());
+            if (!e.contains("k") || !e.contains("v") ||
+                (e.contains("label") && !e["label"].is_string()))
+                throw UsageError(opts.config + ": a per-tensor entry needs \"k\" and \"v\" (and "
+                                 "an optional string \"label\"): " + e.dump());
+            add_pair(io::with_tensor_defaults(to_desc(e["k"]), io::KvKind::k),
+                     io::with_tensor_defaults(to_desc(e["v"]), io::KvKind::v),
+                     "sweep config codec " + e.dump(), e.value("label", std::string()));
         } else {
-            OJson desc = e;
-            if (desc.contains("codebook") && desc["codebook"].is_string())
-                desc["codebook"] = substitute_d(desc["codebook"].get<std::string>(), d);
-            add(desc, "sweep config codec " + e.dump());
+            add(to_desc(e), e.is_string() ? substitute_d(e.get<std::string>(), d)
+                                          : "sweep config codec " + e.dump());
         }
     }
     if (built.empty()) throw UsageError(opts.config + ": no codecs to evaluate");
     // Report order: by family, then rate, then label.
-    std::stable_sort(built.begin(), built.end(),
-                     [](const io::BuiltCodec& a, const io::BuiltCodec& b) {
-                         if (a.family() != b.family()) return a.family() < b.family();
-                         if (a.codec->rate() != b.codec->rate())
-                             return a.codec->rate() < b.codec->rate();
-                         return io::codec_label(a) < io::codec_label(b);
-                     });
+    std::stable_sort(built.begin(), built.end(), [](const Entry& a, const Entry& b) {
+        if (a.family != b.family) return a.family < b.family;
+        if (a.rate() != b.rate()) return a.rate() < b.rate();
+        return a.name < b.name;
+    });
 
     fs::create_directories(opts.output);
     io::Table rd;
@@ -202,21 +241,25 @@ void run_sweep(const SweepOptions& opts) {
     {
         ProgressBar bar;
         for (std::size_t i = 0; i < built.size(); ++i) {
-            const io::BuiltCodec& b = built[i];
+            const Entry& b = built[i];
             CodecLabel label;
-            label.name = io::codec_label(b);
-            label.family = b.family();
-            label.description = b.description;
+            label.name = b.name;
+            label.family = b.family;
+            label.description = b.k.description.dump() == b.v.description.dump()
+                                    ? b.k.description
+                                    : OJson{{"k", b.k.description}, {"v", b.v.description}};
             bar.update("sweep " + label.name, static_cast<double>(i) / built.size());
             log_verbose("evaluating " + label.name);
-            const codecs::Codec& codec = *b.codec;
+            const codecs::Codec* codec_of[2] = {b.k.codec.get(), b.v.codec.get()};  // K, V
             // Rates: nominal from the codec; achieved from the bytes of codes a round trip
             // stores (byte padding of a code, and of a last partial group when G > 1).
-            const double G = static_cast<double>(std::max<std::size_t>(1, codec.block_vectors()));
             double code_bytes[2] = {0, 0}, coords[2] = {0, 0};  // K, V
             for (const auto& info : dump.datasets()) {
                 if (info.kind != io::KvKind::k && info.kind != io::KvKind::v) continue;
                 const int which = info.kind == io::KvKind::k ? 0 : 1;
+                const codecs::Codec& codec = *codec_of[which];
+                const double G =
+                    static_cast<double>(std::max<std::size_t>(1, codec.block_vectors()));
                 const double rows = std::ceil(static_cast<double>(info.tokens) / G);
                 code_bytes[which] += info.heads * rows * static_cast<double>(codec.code_bytes());
                 coords[which] +=
@@ -224,20 +267,24 @@ void run_sweep(const SweepOptions& opts) {
             }
             for (int which = 0; which < 2; ++which) {
                 RateInfo& r = which == 0 ? label.k : label.v;
-                r.nominal_bits = codec.rate();
+                r.nominal_bits = codec_of[which]->rate();
                 r.achieved_bits = 8.0 * code_bytes[which] / coords[which];
                 r.padding_bits = std::max(0.0, r.achieved_bits - r.nominal_bits);
                 r.bytes_coded = code_bytes[which];
             }
             double produced = 0;
-            // Codecs estimating inner products from codes (qjl, scalar+qjl) are scored by their
-            // estimator; the keys' codes are kept for it.
-            const auto* estimator = dynamic_cast<const codecs::InnerProductEstimator*>(&codec);
+            // Key codecs estimating inner products from codes (qjl, scalar+qjl) are scored by
+            // their estimator; the keys' codes are kept for it.
+            const codecs::Codec& kcodec = *codec_of[0];
+            const auto* estimator = kcodec.block_vectors() <= 1
+                                        ? dynamic_cast<const codecs::InnerProductEstimator*>(&kcodec)
+                                        : nullptr;
             std::map<std::string, std::vector<std::uint8_t>> key_codes;
             const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
-                std::vector<std::uint8_t>* keep =
-                    estimator && info.kind == io::KvKind::k ? &key_codes[info.path] : nullptr;
-                return round_trip(codec, x, static_cast<std::size_t>(info.heads), &produced, keep);
+                const bool is_k = info.kind == io::KvKind::k;
+                std::vector<std::uint8_t>* keep = estimator && is_k ? &key_codes[info.path] : nullptr;
+                return round_trip(*codec_of[is_k ? 0 : 1], x, static_cast<std::size_t>(info.heads),
+                                  &produced, keep);
             };
             ScoreFn scores;
             if (estimator)
@@ -246,7 +293,7 @@ void run_sweep(const SweepOptions& opts) {
                     const std::vector<std::uint8_t>& c = key_codes.at(info.path);
                     std::vector<double> out(T * T);
                     estimator->estimate_inner_products(
-                        q, T, c.data() + static_cast<std::size_t>(h) * T * codec.code_bytes(), T,
+                        q, T, c.data() + static_cast<std::size_t>(h) * T * kcodec.code_bytes(), T,
                         out.data());
                     return out;
                 };
@@ -266,7 +313,7 @@ void run_sweep(const SweepOptions& opts) {
             }
             OJson dj = {
                 {"codec", label.name},
-                {"description", b.description},
+                {"description", label.description},
                 {"scores", estimator ? "inner-product estimator from the codes" : "decoded keys"}};
             descriptions.push_back(dj);
         }

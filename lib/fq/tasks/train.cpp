@@ -23,6 +23,7 @@
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/gsrq_file.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 #include "fq/train/gskm.hpp"
 
@@ -245,13 +246,7 @@ void run_train(TrainOptions opts) {
 
     // Fail before training, not after: an existing output, a missing directory, a rotation
     // that cannot be built for d.
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (!opts.force && fs::exists(opts.output, ec))
-        throw UsageError("output file '" + opts.output + "' exists (use --force to overwrite)");
-    const fs::path dir = fs::path(opts.output).parent_path();
-    if (!dir.empty() && !fs::is_directory(dir, ec))
-        throw IoError("output directory '" + dir.string() + "' does not exist");
+    check_new_output(opts.output, opts.force);
     const core::RotationKind rotation = core::rotation_kind_from_string(opts.rotation);
     (void)core::Rotation(rotation, opts.d, opts.rotation_seed);
     core::set_threads(opts.threads);
@@ -290,12 +285,7 @@ void run_train_gsrq(const TrainOptions& o) {
     require(!o.output.empty(), "no output file: give -o/--output");
     require(o.tensor == "k" || o.tensor == "v", "--tensor must be k or v");
     require(o.D >= 1 && o.K >= 2 && o.stages >= 1, "need D >= 1, K >= 2, stages >= 1");
-    std::error_code ec;
-    if (!o.force && fs::exists(o.output, ec))
-        throw UsageError("output file '" + o.output + "' exists (use --force to overwrite)");
-    const fs::path dir = fs::path(o.output).parent_path();
-    if (!dir.empty() && !fs::is_directory(dir, ec))
-        throw IoError("output directory '" + dir.string() + "' does not exist");
+    check_new_output(o.output, o.force);
     train::GsrqTrainOptions t;
     t.D = o.D;
     t.K = o.K;

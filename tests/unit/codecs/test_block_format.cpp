@@ -18,6 +18,8 @@
 #include "fq/core/rng.hpp"
 #include "fq/core/rotation.hpp"
 
+#include "test_support.hpp"
+
 using namespace fq;
 using namespace fq::codecs;
 
@@ -196,18 +198,7 @@ TEST_SUITE("block_format") {
         const auto x = data(n, d, 8);
         const BlockFormatCodec c(
             BlockFormatParams{d, BlockFormat::q4_0, core::RotationKind::hadamard, 2});
-        const std::size_t cb = c.code_bytes();
-        std::vector<std::vector<std::uint8_t>> out;
-        const int saved = core::max_threads();
-        for (int threads : {1, 2}) {
-            core::set_threads(threads);
-            std::vector<std::uint8_t> codes(n * cb);
-            core::parallel_chunks(n, 64, [&](std::size_t, std::size_t b, std::size_t e) {
-                c.encode(&x[b * d], e - b, &codes[b * cb]);
-            });
-            out.push_back(codes);
-        }
-        core::set_threads(saved);
+        const auto out = fq::test::codes_per_thread_count(c, x.data(), n, 64);
         CHECK(out[0] == out[1]);
     }
 }

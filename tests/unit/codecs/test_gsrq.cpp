@@ -14,6 +14,8 @@
 #include "fq/core/rng.hpp"
 #include "fq/train/gskm.hpp"
 
+#include "test_support.hpp"
+
 using namespace fq;
 using namespace fq::codecs;
 
@@ -213,18 +215,7 @@ TEST_SUITE("gsrq") {
         const std::size_t n = 500;
         const auto x = data(n, d, 12);
         const GsrqCodec c(trained(d, 4, 16, 2, 13), 3);
-        const std::size_t cb = c.code_bytes();
-        std::vector<std::vector<std::uint8_t>> out;
-        const int saved = core::max_threads();
-        for (int threads : {1, 2}) {
-            core::set_threads(threads);
-            std::vector<std::uint8_t> codes(n * cb);
-            core::parallel_chunks(n, 37, [&](std::size_t, std::size_t b, std::size_t e) {
-                c.encode(&x[b * d], e - b, &codes[b * cb]);
-            });
-            out.push_back(codes);
-        }
-        core::set_threads(saved);
+        const auto out = fq::test::codes_per_thread_count(c, x.data(), n, 37);
         CHECK(out[0] == out[1]);
     }
 }

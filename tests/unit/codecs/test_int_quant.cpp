@@ -16,6 +16,8 @@
 #include "fq/core/parallel.hpp"
 #include "fq/core/rng.hpp"
 
+#include "test_support.hpp"
+
 using namespace fq;
 using namespace fq::codecs;
 
@@ -199,18 +201,8 @@ TEST_SUITE("int_quant") {
         const auto x = kv_like(n, d, 21);
         for (auto grouping : {IntGrouping::per_token, IntGrouping::per_channel}) {
             const IntQuantCodec c(IntQuantParams{d, 3, 32, grouping});
-            const std::size_t B = c.block_vectors(), cb = c.code_bytes(), nb = n / B;
-            std::vector<std::vector<std::uint8_t>> out;
-            const int saved = core::max_threads();
-            for (int threads : {1, 2}) {
-                core::set_threads(threads);
-                std::vector<std::uint8_t> codes(nb * cb);
-                core::parallel_chunks(nb, 3, [&](std::size_t, std::size_t b, std::size_t e) {
-                    c.encode(&x[b * B * d], (e - b) * B, &codes[b * cb]);
-                });
-                out.push_back(codes);
-            }
-            core::set_threads(saved);
+            const std::size_t B = c.block_vectors(), nb = n / B;
+            const auto out = fq::test::codes_per_thread_count(c, x.data(), nb, 3);
             CHECK(out[0] == out[1]);
         }
     }

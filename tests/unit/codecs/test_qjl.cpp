@@ -19,16 +19,15 @@
 #include "fq/core/parallel.hpp"
 #include "fq/core/rng.hpp"
 
+#include "test_support.hpp"
+
 using namespace fq;
 using namespace fq::codecs;
 
 namespace {
 
 std::vector<float> gaussian(std::size_t n, int d, std::uint64_t seed, double scale = 1.0) {
-    core::Rng rng(seed, 7);
-    std::vector<float> x(n * d);
-    for (auto& v : x) v = static_cast<float>(scale * rng.normal());
-    return x;
+    return fq::test::normal_array<float>(n * d, seed, 7, scale);
 }
 
 double dot(const float* a, const float* b, int d) {
@@ -168,17 +167,7 @@ TEST_SUITE("qjl") {
         const std::size_t n = 1000;
         const auto x = gaussian(n, 64, 8);
         const std::size_t cb = c.code_bytes();
-        std::vector<std::vector<std::uint8_t>> out;
-        const int saved = core::max_threads();
-        for (int threads : {1, 2}) {
-            core::set_threads(threads);
-            std::vector<std::uint8_t> codes(n * cb);
-            core::parallel_chunks(n, 64, [&](std::size_t, std::size_t b, std::size_t e) {
-                c.encode(&x[b * 64], e - b, &codes[b * cb]);
-            });
-            out.push_back(codes);
-        }
-        core::set_threads(saved);
+        const auto out = fq::test::codes_per_thread_count(c, x.data(), n, 64);
         CHECK(out[0] == out[1]);
         std::vector<std::uint8_t> serial(n * cb);
         c.encode(x.data(), n, serial.data());
@@ -296,18 +285,7 @@ TEST_SUITE("scalar_qjl") {
         const ScalarQjlCodec c(p);
         const std::size_t n = 600;
         const auto x = gaussian(n, 64, 31);
-        const std::size_t cb = c.code_bytes();
-        std::vector<std::vector<std::uint8_t>> out;
-        const int saved = core::max_threads();
-        for (int threads : {1, 2}) {
-            core::set_threads(threads);
-            std::vector<std::uint8_t> codes(n * cb);
-            core::parallel_chunks(n, 50, [&](std::size_t, std::size_t b, std::size_t e) {
-                c.encode(&x[b * 64], e - b, &codes[b * cb]);
-            });
-            out.push_back(codes);
-        }
-        core::set_threads(saved);
+        const auto out = fq::test::codes_per_thread_count(c, x.data(), n, 50);
         CHECK(out[0] == out[1]);
     }
 }

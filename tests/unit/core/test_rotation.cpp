@@ -12,6 +12,8 @@
 #include "fq/core/rotation.hpp"
 #include "fq/core/sha256.hpp"
 
+#include "test_support.hpp"
+
 using namespace fq::core;
 
 namespace {
@@ -50,10 +52,7 @@ double orthogonality_error(const Rotation& r) {
 }
 
 std::vector<double> random_rows(std::size_t n, int d, std::uint64_t seed) {
-    Rng rng(seed, 9);
-    std::vector<double> x(n * static_cast<std::size_t>(d));
-    for (auto& v : x) v = rng.normal();
-    return x;
+    return fq::test::normal_array<double>(n * static_cast<std::size_t>(d), seed, 9);
 }
 
 // Naive y = M x for one vector.

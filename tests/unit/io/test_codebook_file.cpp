@@ -1,7 +1,6 @@
 #include "fq/io/codebook_file.hpp"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -14,27 +13,14 @@
 #include "fq/core/sha256.hpp"
 #include "fq/train/fib_train.hpp"
 
+#include "test_support.hpp"
+
 namespace fs = std::filesystem;
 using fq::io::UniversalCodebook;
 using Json = nlohmann::ordered_json;
+using fq::test::TempDir;
 
 namespace {
-
-// A temporary directory removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("fq_test_cbf_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -98,7 +84,7 @@ void check_same(const UniversalCodebook& a, const UniversalCodebook& b) {
 // Loading `text` must fail with a one-line CorruptError naming the file and containing
 // `needle`.
 void expect_corrupt(const TempDir& dir, const std::string& text, const std::string& needle) {
-    const std::string path = dir.file("tampered.json");
+    const std::string path = dir / "tampered.json";
     write_text(path, text);
     try {
         fq::io::load_codebook(path);
@@ -134,14 +120,14 @@ TEST_SUITE("codebook_file") {
     TEST_CASE("round trip of a hand-made codebook: same fields, same bytes") {
         TempDir dir;
         const UniversalCodebook cb = hand_made();
-        const std::string path = dir.file("cb.json");
+        const std::string path = dir / "cb.json";
         fq::io::save_codebook(cb, path, false);
         const UniversalCodebook back = fq::io::load_codebook(path);
         check_same(cb, back);
 
         const std::string text = read_text(path);
         CHECK(fq::io::serialize_codebook(back) == text);
-        const std::string path2 = dir.file("cb2.json");
+        const std::string path2 = dir / "cb2.json";
         fq::io::save_codebook(back, path2, false);
         CHECK(read_text(path2) == text);
         // No temporary left behind.
@@ -302,7 +288,7 @@ TEST_SUITE("codebook_file") {
 
     TEST_CASE("an existing file is not overwritten without force") {
         TempDir dir;
-        const std::string path = dir.file("cb.json");
+        const std::string path = dir / "cb.json";
         write_text(path, "precious");
         CHECK_THROWS_AS(fq::io::save_codebook(hand_made(), path, false), fq::UsageError);
         try {
@@ -317,8 +303,8 @@ TEST_SUITE("codebook_file") {
 
     TEST_CASE("missing file and unwritable directory are I/O errors") {
         TempDir dir;
-        CHECK_THROWS_AS(fq::io::load_codebook(dir.file("absent.json")), fq::IoError);
-        CHECK_THROWS_AS(fq::io::save_codebook(hand_made(), dir.file("no/such/dir.json"), false),
+        CHECK_THROWS_AS(fq::io::load_codebook(dir / "absent.json"), fq::IoError);
+        CHECK_THROWS_AS(fq::io::save_codebook(hand_made(), dir / "no/such/dir.json", false),
                         fq::IoError);
     }
 
@@ -336,7 +322,7 @@ TEST_SUITE("codebook_file") {
         CHECK(cb.train_total_mse == doctest::Approx(0.11453).epsilon(1e-4));
         CHECK(cb.val_total_mse == cb.train_total_mse);
         CHECK(cb.training["iterations"] == q.iterations);
-        const std::string path = dir.file("scalar.json");
+        const std::string path = dir / "scalar.json";
         fq::io::save_codebook(cb, path, false);
         check_same(cb, fq::io::load_codebook(path));
         const Json doc = Json::parse(read_text(path));
@@ -380,7 +366,7 @@ TEST_SUITE("codebook_file") {
         CHECK(cb.construction["tail_N"] == 2);
         CHECK(cb.training["main"]["restarts"][0]["history"][1]["empty_repaired"] == 1);
         CHECK(cb.training["tail"]["init"] == "marginal");
-        const std::string path = dir.file("fib.json");
+        const std::string path = dir / "fib.json";
         fq::io::save_codebook(cb, path, false);
         check_same(cb, fq::io::load_codebook(path));
         // One line per Lloyd iteration.

@@ -2,7 +2,6 @@
 // codebook resolution by path and hash, and the default codebook choice for (d, rate).
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,31 +12,16 @@
 #include "fq/io/codec_factory.hpp"
 #include "fq/train/fib_train.hpp"
 
+#include "test_support.hpp"
+
 namespace fs = std::filesystem;
 using namespace fq;
 using namespace fq::io;
 using Json = nlohmann::ordered_json;
+using fq::test::scalar_codebook;
+using fq::test::TempDir;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "fq_test_factory.XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-UniversalCodebook scalar_cb(int d, int bits) {
-    return make_scalar_codebook(codecs::lloyd_max_scalar(d, bits), 1e-12, core::RotationKind::haar,
-                                1);
-}
 
 UniversalCodebook small_fib(int d, int k, int N) {
     train::FibParams p;
@@ -74,7 +58,7 @@ TEST_SUITE("codec_factory") {
 
     TEST_CASE("make_codec by path and by hash; family must match") {
         TempDir tmp;
-        const UniversalCodebook cb = scalar_cb(64, 2);
+        const UniversalCodebook cb = scalar_codebook(64, 2);
         save_codebook(cb, tmp / "s2.json", false);
         CodebookStore store(tmp.path.string());
         BuiltCodec b = make_codec(
@@ -111,7 +95,7 @@ TEST_SUITE("codec_factory") {
         save_codebook(f16, tmp / "d64/fib-a.json", false);
         f16.val_total_mse = 0.1;
         save_codebook(f16, tmp / "d64/fib-b.json", false);
-        save_codebook(scalar_cb(64, 2), tmp / "d64/scalar-b2.json", false);
+        save_codebook(scalar_codebook(64, 2), tmp / "d64/scalar-b2.json", false);
         {
             std::ofstream junk(tmp / "d64/junk.json");
             junk << "{not json";
@@ -157,7 +141,7 @@ TEST_SUITE("codec_factory") {
         CHECK_THROWS_AS(parse_codec_spec("nonsense", 64, store), UsageError);
         // scalar not shipped: computed on the fly, resolvable by hash
         j = parse_codec_spec("scalar:bits=3", 64, store, "norm", "float32");
-        CHECK(j["codebook"] == scalar_cb(64, 3).content_hash);
+        CHECK(j["codebook"] == scalar_codebook(64, 3).content_hash);
         CHECK(make_codec(j, store).codec->code_bytes() == (32 + 192) / 8);
         // a codebook file
         j = parse_codec_spec(tmp / "d64/fib-k2-N16.json", 64, store);

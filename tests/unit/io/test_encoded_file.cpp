@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,37 +24,22 @@
 #include "fq/tasks/encode.hpp"
 #include "fq/train/gskm.hpp"
 
+#include "test_support.hpp"
+
 namespace fs = std::filesystem;
 using namespace fq;
 using namespace fq::io;
+using fq::test::scalar_codebook;
+using fq::test::TempDir;
 
 namespace {
 
 const std::string k_sample = std::string(FQ_SOURCE_DIR) + "/data/sample_kv_d64.h5";
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "fq_test_encoded.XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-UniversalCodebook scalar_cb(int d, int bits) {
-    return make_scalar_codebook(codecs::lloyd_max_scalar(d, bits), 1e-12, core::RotationKind::haar,
-                                1);
-}
-
 // A container with one dataset "layer_0/k" of 3 heads x 250 tokens of random 18-byte codes in
 // checksum blocks of 100 tokens, plus a copied dataset. Returns the codes written.
 std::vector<std::uint8_t> write_small(const std::string& path) {
-    const UniversalCodebook cb = scalar_cb(64, 2);
+    const UniversalCodebook cb = scalar_codebook(64, 2);
     const codecs::BlockVqCodec codec("scalar", cb.spec);
     EncodedDataset e;
     e.path = "layer_0/k";
@@ -127,7 +111,7 @@ TEST_SUITE("encoded_file") {
         CHECK(e.codec["header_type"] == "float16");
         REQUIRE(r.codebook_hashes().size() == 1);
         const UniversalCodebook cb = r.codebook(e.codebook);
-        CHECK(cb.content_hash == scalar_cb(64, 2).content_hash);
+        CHECK(cb.content_hash == scalar_codebook(64, 2).content_hash);
 
         std::vector<std::uint8_t> got(all.size());
         r.read_codes(e, Slab{0, 3, 0, 250}, got.data());
@@ -231,7 +215,7 @@ TEST_SUITE("encoded_file") {
         }
         {
             const std::string p = copy("codebook.fq.h5");
-            const std::string hash = scalar_cb(64, 2).content_hash;
+            const std::string hash = scalar_codebook(64, 2).content_hash;
             modify(p, [&](hid_t f) {
                 h5::Dataset ds = h5::open_dataset(f, "codebooks/" + hash.substr(7));
                 const auto n = h5::dataset_dims(ds.id())[0];
@@ -258,7 +242,7 @@ TEST_SUITE("encoded_file") {
 
     TEST_CASE("writer refuses bad blocks and unfinished datasets") {
         TempDir tmp;
-        const UniversalCodebook cb = scalar_cb(64, 2);
+        const UniversalCodebook cb = scalar_codebook(64, 2);
         EncodedFileWriter w(tmp / "w.fq.h5");
         EncodedDataset e;
         e.path = "x/k";
@@ -365,7 +349,7 @@ TEST_SUITE("encoded_file") {
         eo.codebooks = tmp / "none";
         eo.verbosity = -1;
         tasks::run_encode(eo);
-        save_codebook(scalar_cb(64, 3), tmp / "s3.json", false);
+        save_codebook(scalar_codebook(64, 3), tmp / "s3.json", false);
         tasks::DecodeOptions d;
         d.input = eo.output;
         d.output = tmp / "out.h5";
@@ -373,7 +357,7 @@ TEST_SUITE("encoded_file") {
         d.verbosity = -1;
         CHECK_THROWS_AS(tasks::run_decode(d), CorruptError);
         CHECK(!fs::exists(d.output));
-        save_codebook(scalar_cb(64, 2), tmp / "s2.json", false);
+        save_codebook(scalar_codebook(64, 2), tmp / "s2.json", false);
         d.codebooks = {tmp / "s2.json"};
         CHECK_NOTHROW(tasks::run_decode(d));
     }

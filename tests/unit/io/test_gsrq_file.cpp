@@ -2,7 +2,6 @@
 // deterministic bytes, and every tampering a reader must refuse (CorruptError).
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,9 +10,10 @@
 
 #include "fq/codecs/gsrq.hpp"
 #include "fq/core/error.hpp"
-#include "fq/core/rng.hpp"
 #include "fq/io/gsrq_file.hpp"
 #include "fq/train/gskm.hpp"
+
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace fq;
@@ -23,9 +23,7 @@ using Json = nlohmann::ordered_json;
 namespace {
 
 GsrqCodebookFile small_file(bool shared = false) {
-    std::vector<float> x(400 * 16);
-    core::Rng rng(3);
-    for (float& v : x) v = static_cast<float>(rng.normal());
+    const std::vector<float> x = fq::test::normal_array<float>(400 * 16, 3);
     train::GsrqTrainOptions o;
     o.D = 4;
     o.K = 8;
@@ -77,16 +75,14 @@ TEST_SUITE("gsrq_file") {
     }
 
     TEST_CASE("save and load; an existing file needs force") {
-        std::string tmpl = (fs::temp_directory_path() / "fq_test_gsrq.XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        const fs::path dir = tmpl;
+        const fq::test::TempDir tmp;
+        const fs::path& dir = tmp.path;
         const GsrqCodebookFile f = small_file();
         save_gsrq(f, (dir / "g.json").string(), false);
         CHECK(load_gsrq((dir / "g.json").string()).content_hash == f.content_hash);
         CHECK_THROWS_AS(save_gsrq(f, (dir / "g.json").string(), false), UsageError);
         CHECK_NOTHROW(save_gsrq(f, (dir / "g.json").string(), true));
         CHECK_THROWS_AS(load_gsrq((dir / "missing.json").string()), IoError);
-        fs::remove_all(dir);
     }
 
     TEST_CASE("tampering is refused with CorruptError") {

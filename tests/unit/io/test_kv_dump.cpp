@@ -21,30 +21,18 @@
 #include "fq/io/hdf5_util.hpp"
 #include "fq/io/kv_dump.hpp"
 
+#include "test_support.hpp"
+
 namespace fs = std::filesystem;
 using namespace fq;
 using namespace fq::io;
+using fq::test::TempDir;
 
 namespace {
 
 const std::string k_source = FQ_SOURCE_DIR;
 const std::string k_sample = k_source + "/data/sample_kv_d64.h5";
 const std::string k_script = k_source + "/scripts/write_kv_dump.py";
-
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "fq_test_kv_dump.XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 // Debian's python3 with python3-h5py (FQ_PYTHON overrides; a pyenv python3 first on PATH
 // may lack h5py).
@@ -100,6 +88,18 @@ std::string message_of(const auto& fn) {
         return e.what();
     }
     return "(no exception)";
+}
+
+// How many y[j] differ from the float16 value of bits[j]: NaN must stay NaN, and every
+// other value (zeros included) keep its value and sign.
+std::size_t half_mismatches(const std::vector<std::uint16_t>& bits, const std::vector<float>& y) {
+    std::size_t differs = 0;
+    for (std::size_t j = 0; j < bits.size(); ++j) {
+        const float e = core::half_to_float(bits[j]);
+        differs +=
+            std::isnan(e) ? !std::isnan(y[j]) : y[j] != e || std::signbit(y[j]) != std::signbit(e);
+    }
+    return differs;
 }
 
 std::string file_bytes(const std::string& path) {
@@ -600,12 +600,7 @@ TEST_SUITE("kv_dump") {
             CAPTURE(info.path);
             CHECK(info.dtype == "float16");
             const auto y = r.read_all(info);
-            std::size_t differs = 0;
-            for (std::size_t j = 0; j < bits.size(); ++j) {
-                const float e = core::half_to_float(bits[j]);
-                differs += std::isnan(e) ? !std::isnan(y[j])
-                                         : y[j] != e || std::signbit(y[j]) != std::signbit(e);
-            }
+            const std::size_t differs = half_mismatches(bits, y);
             CHECK(differs == 0);
         }
         // HDF5 1.10's own (soft, ~20x slower) conversion to float agrees on every pattern.
@@ -613,12 +608,7 @@ TEST_SUITE("kv_dump") {
         for (const char* name : {"le/k", "be/k"}) {
             std::vector<float> y(bits.size());
             h5::read_slab(h5::open_dataset(f.id(), name).id(), H5T_NATIVE_FLOAT, {}, {}, y.data());
-            std::size_t differs = 0;
-            for (std::size_t j = 0; j < bits.size(); ++j) {
-                const float e = core::half_to_float(bits[j]);
-                differs += std::isnan(e) ? !std::isnan(y[j])
-                                         : y[j] != e || std::signbit(y[j]) != std::signbit(e);
-            }
+            const std::size_t differs = half_mismatches(bits, y);
             CHECK(differs == 0);
         }
         CHECK(

@@ -4,24 +4,18 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
-#include <random>
 #include <vector>
 
 #include "fq/core/error.hpp"
 #include "fq/core/parallel.hpp"
 #include "fq/metrics/attention.hpp"
 
+#include "test_support.hpp"
+
 using namespace fq::metrics;
+using fq::test::randn;
 
 namespace {
-
-std::vector<float> randn(std::size_t count, std::uint64_t seed, float sigma = 1.0f) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> g(0.0f, sigma);
-    std::vector<float> x(count);
-    for (auto& v : x) v = g(rng);
-    return x;
-}
 
 std::vector<float> perturb(const std::vector<float>& x, std::uint64_t seed, float sigma) {
     const auto e = randn(x.size(), seed, sigma);

@@ -9,17 +9,12 @@
 #include "fq/core/parallel.hpp"
 #include "fq/metrics/fidelity.hpp"
 
+#include "test_support.hpp"
+
 using namespace fq::metrics;
+using fq::test::randn;
 
 namespace {
-
-std::vector<float> randn(std::size_t count, std::uint64_t seed, float sigma = 1.0f) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> g(0.0f, sigma);
-    std::vector<float> x(count);
-    for (auto& v : x) v = g(rng);
-    return x;
-}
 
 double dot(const float* a, const float* b, std::size_t d) {
     double s = 0;
