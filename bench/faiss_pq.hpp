@@ -21,7 +21,7 @@ struct LinearTransform;
 namespace fq::bench {
 
 class FaissPq {
-  public:
+public:
     // d % k == 0, N a power of two (2 <= N <= 2^16); codewords: (N, k) row-major float.
     // transposed: also fill pq.transposed_centroids (sync_transposed_centroids), which makes
     // compute_code use FAISS's transposed-centroid distance kernel for dsub < 16.
@@ -40,7 +40,7 @@ class FaissPq {
     // Index of sub-quantizer m in one code (FAISS packs nbits per index LSB first).
     std::uint32_t index(const std::uint8_t* code, int m) const;
 
-  private:
+private:
     std::unique_ptr<faiss::ProductQuantizer> m_pq;
     int m_nbits = 0;
 };
@@ -49,7 +49,7 @@ class FaissPq {
 // rotation matrix: z = Pi (x / ||x||) by fvec_renorm_L2 and LinearTransform::apply_noalloc
 // (one sgemm through the system BLAS). Measured to give FAISS's full-encode figure.
 class FaissRotation {
-  public:
+public:
     // pi: (d, d) row-major, z = pi x.
     FaissRotation(int d, const double* pi);
     ~FaissRotation();
@@ -58,7 +58,7 @@ class FaissRotation {
     // x: (n, d) row-major float -> z: (n, d); scratch: n * d floats.
     void apply(const float* x, std::size_t n, float* scratch, float* z) const;
 
-  private:
+private:
     std::unique_ptr<faiss::LinearTransform> m_lt;
     int m_d = 0;
 };

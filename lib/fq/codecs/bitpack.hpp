@@ -38,7 +38,7 @@ namespace fq::codecs {
 // fill, and the rest at flush() (called by the destructor too). After flush() more bits may
 // be appended. Not copyable.
 class BitWriter {
-  public:
+public:
     // Writes start at bit position bit_offset of buf.
     BitWriter(std::uint8_t* buf, std::size_t bit_offset);
     ~BitWriter() { flush(); }
@@ -59,7 +59,7 @@ class BitWriter {
     // Absolute bit position of the next bit to be written.
     std::size_t position() const { return static_cast<std::size_t>(m_p - m_base) * 8 + m_n; }
 
-  private:
+private:
     void put32(std::uint64_t v, int n) {  // v < 2^n, n <= 32, m_n < 32 on entry
         m_acc |= v << m_n;
         m_n += n;
@@ -77,7 +77,7 @@ class BitWriter {
 // Streaming LSB-first reader of the bit range [bit_offset, bit_offset + bit_count) of buf.
 // Reading past the range throws UsageError; bytes outside it are never accessed.
 class BitReader {
-  public:
+public:
     BitReader(const std::uint8_t* buf, std::size_t bit_offset, std::size_t bit_count);
 
     // Reads the next n bits, 0 <= n <= 64, as an integer (first bit = least significant).
@@ -91,7 +91,7 @@ class BitReader {
     // Bits of the range not read yet.
     std::size_t remaining() const { return m_remaining; }
 
-  private:
+private:
     std::uint64_t get32(int n) {  // n <= 32
         if (static_cast<std::size_t>(n) > m_remaining) throw_past_end();
         if (m_n < n) refill();
@@ -117,7 +117,7 @@ void write_bits(std::uint8_t* buf, std::size_t pos, std::uint64_t v, int n);
 std::uint64_t read_bits(const std::uint8_t* buf, std::size_t pos, int n);
 
 class IndexPacker {
-  public:
+public:
     IndexPacker() = default;  // no indices: bits() = 0, pack/unpack do nothing
     // radix N >= 1 (N = 1 stores nothing), count n <= 2^57. Throws UsageError otherwise.
     IndexPacker(std::uint32_t radix, std::size_t count);
@@ -148,7 +148,7 @@ class IndexPacker {
     // G for radix N (see the header comment); 1 for N = 1 and powers of two.
     static std::size_t best_group(std::uint32_t radix);
 
-  private:
+private:
     std::uint32_t m_radix = 0;
     std::size_t m_count = 0;
     std::size_t m_group = 1;         // G

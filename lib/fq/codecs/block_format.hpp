@@ -41,7 +41,7 @@ struct BlockFormatParams {
 };
 
 class BlockFormatCodec : public Codec {
-  public:
+public:
     static constexpr int k_block = 32;  // values per block (ggml QK8_0 = QK4_0 = 32)
 
     // Throws UsageError unless d is a positive multiple of 32 (and a power of two for
@@ -63,7 +63,7 @@ class BlockFormatCodec : public Codec {
     static void quantize_block(BlockFormat f, const float* x, std::uint8_t* out);
     static void dequantize_block(BlockFormat f, const std::uint8_t* in, float* x);
 
-  private:
+private:
     BlockFormatParams m_params;
     core::Rotation m_rotation;
     std::size_t m_bytes = 0;

@@ -12,6 +12,32 @@ namespace fq::codecs {
 namespace {
 // Vectors per internal batch: one rotation matrix product and one nearest-codeword product.
 constexpr std::size_t k_batch = 256;
+
+// Fast path for the common layouts: N = 2, 4, 16 or 256 (1, 2, 4 or 8 bits per index) at a
+// byte-aligned offset, i.e. every shipped codebook with its float16 / float32 header. The
+// generic IndexPacker streams bits through a 64-bit accumulator one index at a time; here
+// each byte is assembled (or split) with fixed shifts. Same LSB-first layout: index i
+// occupies bits [offset + i b, offset + (i + 1) b).
+bool byte_packable(const IndexPacker& p, std::size_t bit_offset) {
+    const std::uint32_t N = p.radix();
+    return bit_offset % 8 == 0 && p.count() > 0 && (N == 2 || N == 4 || N == 16 || N == 256);
+}
+
+// idx[i] < radix (the search's output); the bytes touched are zero on entry (memset).
+void pack_bytes(const std::uint32_t* idx, std::size_t count, int bits, std::uint8_t* out) {
+    const std::size_t per = static_cast<std::size_t>(8 / bits);
+    for (std::size_t i = 0, byte = 0; i < count; i += per, ++byte) {
+        unsigned v = 0;
+        const std::size_t m = std::min(per, count - i);
+        for (std::size_t q = 0; q < m; ++q) v |= idx[i + q] << (q * static_cast<unsigned>(bits));
+        out[byte] = static_cast<std::uint8_t>(v);
+    }
+}
+
+std::uint32_t unpack_one(const std::uint8_t* in, std::size_t i, int bits) {
+    const std::size_t bit = i * static_cast<std::size_t>(bits);
+    return (static_cast<std::uint32_t>(in[bit / 8]) >> (bit % 8)) & ((1u << bits) - 1u);
+}
 }  // namespace
 
 BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions header)
@@ -22,9 +48,10 @@ BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions h
     require(m_spec.main.N >= 2, "block codec: main codebook needs N >= 2");
     m_blocks = d / k;
     m_r = d % k;
-    require(m_r == 0 || m_spec.tail.k == m_r,
-            "block codec: d mod k = " + std::to_string(m_r) + " needs a tail codebook of that "
-            "dimension, got k = " + std::to_string(m_spec.tail.k));
+    require(m_r == 0 || m_spec.tail.k == m_r, "block codec: d mod k = " + std::to_string(m_r) +
+                                                  " needs a tail codebook of that "
+                                                  "dimension, got k = " +
+                                                  std::to_string(m_spec.tail.k));
     if (m_r == 0) require(m_spec.tail.N == 0, "block codec: tail codebook given but k divides d");
     m_rotation = core::Rotation(m_spec.rotation, d, m_spec.rotation_seed);
     m_main_search = NearestCodeword(m_spec.main);
@@ -131,7 +158,11 @@ void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* cod
             std::memcpy(&u, &f, 4);
             for (int t = 0; t < 4; ++t) code[t] = static_cast<std::uint8_t>(u >> (8 * t));
         }
-        m_main_pack.pack(&idx[i * m_blocks], code, m_header_bits);
+        if (byte_packable(m_main_pack, m_header_bits))
+            pack_bytes(&idx[i * m_blocks], m_main_pack.count(), m_main_pack.group_bits(),
+                       code + m_header_bits / 8);
+        else
+            m_main_pack.pack(&idx[i * m_blocks], code, m_header_bits);
         if (m_r > 0) m_tail_pack.pack(&tidx[i], code, m_header_bits + m_main_bits);
     }
 }
@@ -141,6 +172,7 @@ void BlockVqCodec::decode_batch(const std::uint8_t* codes, std::size_t n, float*
     std::vector<float> gain(n);
     std::vector<std::uint32_t> idx(m_blocks);
     std::uint32_t tidx = 0;
+    const bool fast_unpack = byte_packable(m_main_pack, m_header_bits);
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t* code = codes + i * m_bytes;
         if (m_header.type == HeaderType::float16) {
@@ -150,11 +182,29 @@ void BlockVqCodec::decode_batch(const std::uint8_t* codes, std::size_t n, float*
             for (int t = 0; t < 4; ++t) u |= static_cast<std::uint32_t>(code[t]) << (8 * t);
             std::memcpy(&gain[i], &u, 4);
         }
-        m_main_pack.unpack(code, m_header_bits, idx.data());
         float* zi = x + i * d;
-        for (int b = 0; b < m_blocks; ++b) {
-            const std::uint32_t j = std::min<std::uint32_t>(idx[b], m_spec.main.N - 1);
-            std::memcpy(zi + b * k, &m_main_cw[static_cast<std::size_t>(j) * k], sizeof(float) * k);
+        if (fast_unpack) {
+            // Indices < 2^bits = N: no clamp needed. k = 1 (scalar) copies one float per
+            // index directly instead of a memcpy call per coordinate.
+            const std::uint8_t* in = code + m_header_bits / 8;
+            const int bits = m_main_pack.group_bits();
+            if (k == 1) {
+                for (int b = 0; b < m_blocks; ++b)
+                    zi[b] = m_main_cw[unpack_one(in, static_cast<std::size_t>(b), bits)];
+            } else {
+                for (int b = 0; b < m_blocks; ++b) {
+                    const std::size_t j = unpack_one(in, static_cast<std::size_t>(b), bits);
+                    const float* c = &m_main_cw[j * static_cast<std::size_t>(k)];
+                    for (int t = 0; t < k; ++t) zi[b * k + t] = c[t];
+                }
+            }
+        } else {
+            m_main_pack.unpack(code, m_header_bits, idx.data());
+            for (int b = 0; b < m_blocks; ++b) {
+                const std::uint32_t j = std::min<std::uint32_t>(idx[b], m_spec.main.N - 1);
+                std::memcpy(zi + b * k, &m_main_cw[static_cast<std::size_t>(j) * k],
+                            sizeof(float) * k);
+            }
         }
         if (m_r > 0) {
             m_tail_pack.unpack(code, m_header_bits + m_main_bits, &tidx);

@@ -17,27 +17,27 @@
 #include <string>
 #include <vector>
 
+#include "fq/codecs/bitpack.hpp"
 #include "fq/codecs/codebook.hpp"
 #include "fq/codecs/codec.hpp"
-#include "fq/codecs/bitpack.hpp"
 #include "fq/codecs/nearest.hpp"
 #include "fq/core/rotation.hpp"
 
 namespace fq::codecs {
 
-enum class NormHeader { norm, gain };         // what the header stores
-enum class HeaderType { float16, float32 };   // how it is stored
+enum class NormHeader { norm, gain };        // what the header stores
+enum class HeaderType { float16, float32 };  // how it is stored
 
 struct BlockVqSpec {
-    int d = 0;                                          // vector dimension
-    BlockCodebook main;                                 // k = main.k; floor(d/k) blocks
-    BlockCodebook tail;                                 // r = d mod k coordinates (N = 0 if r = 0)
+    int d = 0;           // vector dimension
+    BlockCodebook main;  // k = main.k; floor(d/k) blocks
+    BlockCodebook tail;  // r = d mod k coordinates (N = 0 if r = 0)
     core::RotationKind rotation = core::RotationKind::haar;  // Pi
-    std::uint64_t rotation_seed = 0;                    // seed of Pi
+    std::uint64_t rotation_seed = 0;                         // seed of Pi
 };
 
 struct HeaderOptions {
-    NormHeader value = NormHeader::norm;   // nu, or the gain-corrected g
+    NormHeader value = NormHeader::norm;    // nu, or the gain-corrected g
     HeaderType type = HeaderType::float16;  // storage type of the header
 };
 

@@ -12,7 +12,9 @@ struct BlockCodebook {
     int N = 0;                      // number of codewords
     std::vector<double> codewords;  // (N, k) row-major
 
-    const double* codeword(int n) const { return codewords.data() + static_cast<std::size_t>(n) * k; }
+    const double* codeword(int n) const {
+        return codewords.data() + static_cast<std::size_t>(n) * k;
+    }
     double* codeword(int n) { return codewords.data() + static_cast<std::size_t>(n) * k; }
 };
 

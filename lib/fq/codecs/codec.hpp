@@ -17,10 +17,10 @@ class Codec {
 public:
     virtual ~Codec() = default;
 
-    virtual std::string family() const = 0;   // registry name: "fib", "scalar", ...
-    virtual int dim() const = 0;               // d
+    virtual std::string family() const = 0;      // registry name: "fib", "scalar", ...
+    virtual int dim() const = 0;                 // d
     virtual std::size_t code_bytes() const = 0;  // fixed stride of one code in bytes
-    virtual double code_bits() const = 0;      // exact bits of one code, headers included
+    virtual double code_bits() const = 0;        // exact bits of one code, headers included
     double rate() const { return code_bits() / dim(); }
 
     // Vectors coded jointly, B = block_vectors() (1 for every per-vector codec). B > 1 is the

@@ -1,7 +1,7 @@
 #include "fq/codecs/fib_init.hpp"
 
-#include <boost/math/distributions/normal.hpp>
 #include <algorithm>
+#include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <numbers>
 
@@ -28,7 +28,9 @@ const double k_golden_angle = 2.0 * std::numbers::pi * (1.0 - 1.0 / std::numbers
 
 }  // namespace
 
-const char* to_string(RadialInit r) { return r == RadialInit::source ? "source" : "companded"; }
+const char* to_string(RadialInit r) {
+    return r == RadialInit::source ? "source" : "companded";
+}
 
 RadialInit radial_init_from_string(const std::string& s) {
     if (s == "source") return RadialInit::source;

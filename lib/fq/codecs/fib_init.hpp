@@ -21,9 +21,9 @@ enum class RadialInit { source, companded };
 const char* to_string(RadialInit r);
 RadialInit radial_init_from_string(const std::string& s);  // throws UsageError
 
-BlockCodebook init_marginal(int d, int N, RadialInit radial);             // k = 1
-BlockCodebook init_sunflower(int d, int N, RadialInit radial);            // k = 2
-BlockCodebook init_multishell(int d, int N, int L, RadialInit radial);    // k = 3, L | N
+BlockCodebook init_marginal(int d, int N, RadialInit radial);                  // k = 1
+BlockCodebook init_sunflower(int d, int N, RadialInit radial);                 // k = 2
+BlockCodebook init_multishell(int d, int N, int L, RadialInit radial);         // k = 3, L | N
 BlockCodebook init_roberts_kronecker(int d, int k, int N, RadialInit radial);  // any k
 // The default structured init for (d, k, N): marginal, sunflower, multishell with L given
 // (k = 3), Roberts-Kronecker otherwise. name receives a description.

@@ -57,7 +57,7 @@ double rq_search(const std::vector<const BlockCodebook*>& stages, const double* 
                  std::uint32_t* idx, double* recon);
 
 class GsrqCodec : public Codec {
-  public:
+public:
     // beam: encoder beam width B >= 1 (1 = greedy); decoding does not depend on it.
     explicit GsrqCodec(GsrqCodebooks codebooks, int beam = 1);
 
@@ -75,7 +75,7 @@ class GsrqCodec : public Codec {
     // idx: (n, P S) -> x: (n, d) float.
     void decode_indices(const std::uint32_t* idx, std::size_t n, float* x) const;
 
-  private:
+private:
     GsrqCodebooks m_cb;
     int m_beam = 1;
     IndexPacker m_pack;

@@ -46,7 +46,7 @@ struct IntQuantParams {
 };
 
 class IntQuantCodec : public Codec {
-  public:
+public:
     // Throws UsageError on bits outside 1..8, G < 1, or (per_token) G not dividing d.
     explicit IntQuantCodec(IntQuantParams params);
 
@@ -68,7 +68,7 @@ class IntQuantCodec : public Codec {
         return 32 + static_cast<std::size_t>(m_params.group) * m_params.bits;
     }
 
-  private:
+private:
     IntQuantParams m_params;
     std::size_t m_bytes = 0;
 

@@ -1,9 +1,10 @@
 // NearestCodeword: exhaustive nearest-codeword search for a BlockCodebook,
 //   idx(y) = argmin_n ||c_n||^2 - 2 <y, c_n>   (ties: lowest n),
 // batched as a matrix product Y C^T with precomputed norms ||c_n||^2 (as FAISS encodes
-// product quantizers). For k = 1 the codewords are sorted once and the search is a binary
-// search over midpoints. Results depend on each row alone, never on the batch size or the
-// thread count.
+// product quantizers). For k = 1 the codewords are sorted once and the search locates the
+// value among the midpoints (a count of the midpoints below it for up to 32 midpoints, a
+// binary search above). Results depend on each row alone, never on the batch size, the
+// thread count or the SIMD path taken.
 #pragma once
 
 #include <cstddef>
@@ -32,12 +33,13 @@ public:
 private:
     int m_k = 0;
     int m_N = 0;
-    std::vector<float> m_cw;       // (N, k) row-major float
-    std::vector<double> m_cwd;     // (N, k) row-major double
-    std::vector<float> m_norms;    // ||c_n||^2 in float, as used by the float search
+    std::vector<float> m_cw;     // (N, k) row-major float
+    std::vector<double> m_cwd;   // (N, k) row-major double
+    std::vector<float> m_norms;  // ||c_n||^2 in float, as used by the float search
     // k == 1: order of codewords by value and the midpoints between consecutive ones.
     std::vector<std::uint32_t> m_order;
     std::vector<double> m_mid;
+    std::vector<float> m_up;  // k = 1: float thresholds, v >= m_up[t] <=> double(v) > m_mid[t]
 };
 
 }  // namespace fq::codecs

@@ -43,7 +43,7 @@ struct QjlParams {
 };
 
 class QjlCodec : public Codec, public InnerProductEstimator {
-  public:
+public:
     // Throws UsageError unless d >= 1 and m >= 0.
     explicit QjlCodec(QjlParams params);
 
@@ -65,7 +65,7 @@ class QjlCodec : public Codec, public InnerProductEstimator {
     // The QJL estimate ||x|| sqrt(pi/2)/m <sq, sign(S x)> for one code and sq = S q.
     double estimate(const double* sq, const std::uint8_t* code) const;
 
-  private:
+private:
     QjlParams m_params;
     int m_m = 0;
     std::size_t m_bytes = 0;
@@ -85,7 +85,7 @@ struct ScalarQjlParams {
 };
 
 class ScalarQjlCodec : public Codec, public InnerProductEstimator {
-  public:
+public:
     // Throws UsageError unless d >= 3, bits >= 2 (bits - 1 <= 8) and the levels fit.
     explicit ScalarQjlCodec(ScalarQjlParams params);
 
@@ -102,7 +102,7 @@ class ScalarQjlCodec : public Codec, public InnerProductEstimator {
     const BlockVqCodec& scalar() const { return m_scalar; }     // the (b-1)-bit stage
     const QjlCodec& qjl() const { return m_qjl; }               // the residual stage
 
-  private:
+private:
     ScalarQjlParams m_params;
     BlockVqCodec m_scalar;
     QjlCodec m_qjl;

@@ -27,7 +27,7 @@ constexpr double k_noise = 16 * std::numeric_limits<double>::epsilon();
 // away); bisection resolves the narrow peak the last cell has at low b and large d.
 template <class G>
 class Integrator {
-  public:
+public:
     explicit Integrator(const G& g) : m_g(g) {}
 
     double operator()(double l, double u) {
@@ -37,7 +37,7 @@ class Integrator {
         return refine(l, u, whole, 0);
     }
 
-  private:
+private:
     using Rule = boost::math::quadrature::gauss<double, 30>;
     static constexpr double k_quad_tol = 1e-13;
     static constexpr int k_max_depth = 40;
@@ -71,7 +71,7 @@ double log_one_minus_sq(double t) {
 // P(T > t) = Ic_(t^2)(1/2, a+1) / 2, and a cell's mass is the difference of whichever of the
 // two is smaller at its lower end, so tail cells never lose their digits to 1 - (1 - P).
 class PositiveMarginal {
-  public:
+public:
     explicit PositiveMarginal(int d)
         : m_a(0.5 * (d - 3)),
           m_b(0.5 * (d - 1)),
@@ -132,7 +132,7 @@ class PositiveMarginal {
         return Integrator<decltype(g)>(g)(0.0, std::sqrt(1.0 - l));
     }
 
-  private:
+private:
     double m_a;      // exponent (d-3)/2
     double m_b;      // a + 1 = (d-1)/2, the second Beta parameter of t^2
     double m_log_c;  // log C

@@ -19,7 +19,9 @@ Rng::Rng(std::uint64_t seed, std::uint64_t stream) {
 
 __extension__ typedef unsigned __int128 u128;
 
-static inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline std::uint64_t rotl(std::uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 std::uint64_t Rng::next_u64() {
     const std::uint64_t result = rotl(m_s[1] * 5, 7) * 9;

@@ -30,7 +30,7 @@ struct ShippedCodebook {
 // Resolves codebook references. Codebooks added with add() (embedded in a compressed
 // file, or given with -c) take precedence over the directory when resolving a hash.
 class CodebookStore {
-  public:
+public:
     // dir: as for codebook_dir(dir).
     explicit CodebookStore(const std::string& dir = "");
 
@@ -60,7 +60,7 @@ class CodebookStore {
     ShippedCodebook default_codebook_for(int d, double rate,
                                          const std::string& family = "fib") const;
 
-  private:
+private:
     std::string m_dir;
     std::map<std::string, UniversalCodebook> m_added;  // by content hash
     std::map<std::string, GsrqCodebookFile> m_gsrq;    // by content hash

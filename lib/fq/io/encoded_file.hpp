@@ -88,7 +88,7 @@ struct EncodedDataset {
 // (replacing an existing file: refusing that is the caller's job). Destroyed uncommitted,
 // it leaves nothing behind.
 class EncodedFileWriter {
-  public:
+public:
     explicit EncodedFileWriter(const std::string& path);
     ~EncodedFileWriter();
     EncodedFileWriter(const EncodedFileWriter&) = delete;
@@ -124,7 +124,7 @@ class EncodedFileWriter {
     // Writes the root attributes and renames the file into place.
     void commit();
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
@@ -135,7 +135,7 @@ class EncodedFileWriter {
 // starts with the HDF5 signature but cannot be opened, e.g. truncated, is CorruptError too;
 // a missing file is IoError).
 class EncodedFileReader {
-  public:
+public:
     explicit EncodedFileReader(const std::string& path);
     ~EncodedFileReader();
     EncodedFileReader(EncodedFileReader&&) noexcept;
@@ -176,7 +176,7 @@ class EncodedFileReader {
 
     std::int64_t file_id() const;  // the HDF5 file (hid_t), valid while the reader lives
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

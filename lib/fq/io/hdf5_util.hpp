@@ -48,7 +48,7 @@ std::string describe(hid_t obj);
 
 // Owns one HDF5 identifier; closes it with `close` on destruction.
 class Handle {
-  public:
+public:
     using Closer = herr_t (*)(hid_t);
 
     Handle() = default;
@@ -66,7 +66,7 @@ class Handle {
     // Gives up ownership without closing.
     hid_t release() noexcept;
 
-  private:
+private:
     hid_t m_id = H5I_INVALID_HID;
     Closer m_close = nullptr;
 };
@@ -77,7 +77,7 @@ class Handle {
 // IoError("<describe(context)>: <what> (HDF5: ...)"); the one-argument one only adopts.
 template <herr_t (*Close)(hid_t)>
 class TypedHandle : public Handle {
-  public:
+public:
     TypedHandle() = default;
     explicit TypedHandle(hid_t id) noexcept : Handle(id, Close) {}
     TypedHandle(hid_t id, hid_t context, const char* what) : Handle(id, Close) {
@@ -112,7 +112,7 @@ void close_file(File& file);
 // uncommitted PendingFile closes and removes the temporary file. Overwrites an existing
 // `path` on commit (refusing to, without --force, is the caller's decision).
 class PendingFile {
-  public:
+public:
     explicit PendingFile(std::string path);
     ~PendingFile();
     PendingFile(const PendingFile&) = delete;
@@ -125,7 +125,7 @@ class PendingFile {
     // Flushes, closes and renames onto path(). IoError on failure (the temp file is removed).
     void commit();
 
-  private:
+private:
     std::string m_path;
     std::string m_temp;
     File m_file;

@@ -26,7 +26,7 @@ std::string dump_readable(const nlohmann::ordered_json& value);
 std::string one_line(std::string s);
 
 class JsonReader {
-  public:
+public:
     // Failures throw an fq::Error of `code` (corrupt or usage) with message
     // "<context>: <what>", e.g. context = "codebook file 'x.json'".
     JsonReader(std::string context, ExitCode code) : m_context(std::move(context)), m_code(code) {}
@@ -52,7 +52,7 @@ class JsonReader {
     // Every number anywhere in v must be finite.
     void check_finite(const nlohmann::ordered_json& v, const std::string& where) const;
 
-  private:
+private:
     std::string m_context;
     ExitCode m_code;
 };

@@ -70,7 +70,7 @@ bool glob_match(std::string_view pattern, std::string_view path);
 // Order of the stored axes, e.g. "htd" or "thd" (letters h, t, d, each at most once, d
 // required, h optional: "td" and "dt" hold a single head). Throws UsageError otherwise.
 class AxisOrder {
-  public:
+public:
     AxisOrder() = default;  // "htd"
     explicit AxisOrder(std::string_view letters);
 
@@ -79,7 +79,7 @@ class AxisOrder {
     // Position of axis 'h', 't' or 'd' in the stored order; -1 for 'h' in a 2-D order.
     int axis_of(char letter) const;
 
-  private:
+private:
     std::string m_letters = "htd";
 };
 
@@ -136,7 +136,7 @@ void check_finite(const float* x, const Slab& slab, int d, const std::string& fi
 // other than htd / td it also needs one scratch buffer of the slab's size. Processing a
 // dump slab by slab therefore needs memory bounded by the slab, not the file.
 class KvDumpReader {
-  public:
+public:
     explicit KvDumpReader(const std::string& path, const KvDumpLayout& layout = {});
     ~KvDumpReader();
     KvDumpReader(KvDumpReader&&) noexcept;
@@ -164,7 +164,7 @@ class KvDumpReader {
     // KvDumpWriter's copies. Valid while the reader lives.
     std::int64_t file_id() const;
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

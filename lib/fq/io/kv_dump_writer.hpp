@@ -26,7 +26,7 @@ class KvDumpReader;  // io/kv_dump.hpp
 // core::float_to_half); bfloat16 (uint16 bit patterns + dataset attribute
 // dtype = "bfloat16", rounded by core::float_to_bfloat16); float64.
 class KvDumpWriter {
-  public:
+public:
     explicit KvDumpWriter(const std::string& path);
     ~KvDumpWriter();
     KvDumpWriter(const KvDumpWriter&) = delete;
@@ -58,7 +58,7 @@ class KvDumpWriter {
     // Flushes, closes and renames onto the final path. Nothing may be written afterwards.
     void commit();
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

@@ -13,7 +13,7 @@ namespace {
 // Neumaier-compensated sum: metric values are often near-equal (cosines close to 1) and
 // numerous, where a plain running sum loses digits the standard error needs.
 class CompensatedSum {
-  public:
+public:
     void add(double x) {
         const double t = m_sum + x;
         if (std::abs(m_sum) >= std::abs(x))
@@ -24,7 +24,7 @@ class CompensatedSum {
     }
     double value() const { return m_sum + m_comp; }
 
-  private:
+private:
     double m_sum = 0;
     double m_comp = 0;
 };

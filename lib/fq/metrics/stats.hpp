@@ -41,7 +41,7 @@ Summary summarize(std::span<const double> values);
 // Mergeable collection of per-item values: keeps every value (8 bytes per item) so that
 // quantiles stay exact after aggregating per head -> per layer -> overall.
 class Accumulator {
-  public:
+public:
     void add(double value) { m_values.push_back(value); }
     void add(std::span<const double> values);
     void merge(const Accumulator& other);  // appends other's values (other may be *this)
@@ -50,7 +50,7 @@ class Accumulator {
     const std::vector<double>& values() const { return m_values; }
     Summary summary() const { return summarize(m_values); }
 
-  private:
+private:
     std::vector<double> m_values;
 };
 

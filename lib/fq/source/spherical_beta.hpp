@@ -43,7 +43,7 @@ double density(int d, int k, const double* y);
 // depend on the thread count.
 enum class Sampler {
     gaussian,  // normalise a standard normal d-vector, keep its first k coordinates
-    beta,      // s ~ Beta(k/2,(d-k)/2) by ibeta_inv of a uniform, w uniform on S^(k-1), y = sqrt(s) w
+    beta,  // s ~ Beta(k/2,(d-k)/2) by ibeta_inv of a uniform, w uniform on S^(k-1), y = sqrt(s) w
 };
 void sample(int d, int k, std::size_t n, std::uint64_t seed, Sampler sampler, double* out);
 std::vector<double> sample(int d, int k, std::size_t n, std::uint64_t seed,

@@ -47,7 +47,7 @@ void log_warning(const std::string& message);  // "<app>: warning: message", alw
 //   "<stage> [#########           ]  45%", redrawn in place when the shown value changes,
 // erased by finish() or the destructor.
 class ProgressBar {
-  public:
+public:
     ProgressBar();
     ~ProgressBar();
     ProgressBar(const ProgressBar&) = delete;
@@ -57,7 +57,7 @@ class ProgressBar {
     void update(const std::string& stage, double fraction);  // fraction in [0, 1]
     void finish();
 
-  private:
+private:
     bool m_enabled = false;
     bool m_drawn = false;
     std::string m_stage;

@@ -55,8 +55,9 @@ SweepConfig read_config(const std::string& path) {
             if (!v.is_array()) rd.fail("'codecs' must be an array");
             for (const auto& e : v) {
                 if (!e.is_string() && !e.is_object())
-                    rd.fail("'codecs' entries must be short-form strings, description objects "
-                            "or {\"k\": ..., \"v\": ..., \"label\": ...} objects");
+                    rd.fail(
+                        "'codecs' entries must be short-form strings, description objects "
+                        "or {\"k\": ..., \"v\": ..., \"label\": ...} objects");
                 c.codecs.push_back(e);
             }
         } else if (key == "header") {
@@ -186,8 +187,8 @@ void run_sweep(const SweepOptions& opts) {
         Entry en{build(kd, context + " (k)"), build(vd, context + " (v)"), "", ""};
         const std::string kl = io::codec_label(en.k), vl = io::codec_label(en.v);
         en.name = !label.empty() ? label : kl == vl ? kl : kl + " + " + vl;
-        en.family = en.k.family() == en.v.family() ? en.k.family()
-                                                   : en.k.family() + " + " + en.v.family();
+        en.family =
+            en.k.family() == en.v.family() ? en.k.family() : en.k.family() + " + " + en.v.family();
         if (seen.insert(en.k.description.dump() + "|" + en.v.description.dump()).second)
             built.push_back(std::move(en));
     };
@@ -213,8 +214,10 @@ void run_sweep(const SweepOptions& opts) {
                     throw UsageError(opts.config + ": unknown key '" + key + "' in " + e.dump());
             if (!e.contains("k") || !e.contains("v") ||
                 (e.contains("label") && !e["label"].is_string()))
-                throw UsageError(opts.config + ": a per-tensor entry needs \"k\" and \"v\" (and "
-                                 "an optional string \"label\"): " + e.dump());
+                throw UsageError(opts.config +
+                                 ": a per-tensor entry needs \"k\" and \"v\" (and "
+                                 "an optional string \"label\"): " +
+                                 e.dump());
             add_pair(io::with_tensor_defaults(to_desc(e["k"]), io::KvKind::k),
                      io::with_tensor_defaults(to_desc(e["v"]), io::KvKind::v),
                      "sweep config codec " + e.dump(), e.value("label", std::string()));
@@ -276,13 +279,15 @@ void run_sweep(const SweepOptions& opts) {
             // Key codecs estimating inner products from codes (qjl, scalar+qjl) are scored by
             // their estimator; the keys' codes are kept for it.
             const codecs::Codec& kcodec = *codec_of[0];
-            const auto* estimator = kcodec.block_vectors() <= 1
-                                        ? dynamic_cast<const codecs::InnerProductEstimator*>(&kcodec)
-                                        : nullptr;
+            const auto* estimator =
+                kcodec.block_vectors() <= 1
+                    ? dynamic_cast<const codecs::InnerProductEstimator*>(&kcodec)
+                    : nullptr;
             std::map<std::string, std::vector<std::uint8_t>> key_codes;
             const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
                 const bool is_k = info.kind == io::KvKind::k;
-                std::vector<std::uint8_t>* keep = estimator && is_k ? &key_codes[info.path] : nullptr;
+                std::vector<std::uint8_t>* keep =
+                    estimator && is_k ? &key_codes[info.path] : nullptr;
                 return round_trip(*codec_of[is_k ? 0 : 1], x, static_cast<std::size_t>(info.heads),
                                   &produced, keep);
             };

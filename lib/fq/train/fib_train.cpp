@@ -193,8 +193,8 @@ FibTrainResult train_fib(const FibParams& params, const Progress& progress) {
 
     const int blocks = p.d / p.k;
     const int r = p.d % p.k;
-    out.main = train_block(p, p.k, p.N, progress, "main codebook", out.train_samples,
-                           out.val_samples);
+    out.main =
+        train_block(p, p.k, p.N, progress, "main codebook", out.train_samples, out.val_samples);
     double bits = blocks * std::log2(static_cast<double>(p.N));
     out.train_total_mse = blocks * out.main.train_distortion;
     out.val_total_mse = blocks * out.main.val_distortion;

@@ -29,32 +29,32 @@
 namespace fq::train {
 
 struct FibParams {
-    int d = 128;                      // vector dimension (head dimension)
-    int k = 4;                        // block dimension, 1 <= k < d
-    int N = 256;                      // codewords per block, >= 2
+    int d = 128;                                             // vector dimension (head dimension)
+    int k = 4;                                               // block dimension, 1 <= k < d
+    int N = 256;                                             // codewords per block, >= 2
     codecs::RadialInit radial = codecs::RadialInit::source;  // radial law of the initialisation
-    std::uint64_t seed = 1;           // seeds the training/validation samples and restarts
-    std::size_t train_samples = 0;    // M; 0 = max(256 N, 2^18)
-    std::size_t val_samples = 0;      // validation sample size; 0 = M / 2
-    int restarts = 8;                 // R: restart 0 is the structured init, 1..R-1 jittered
-    int max_iter = 200;               // Lloyd iterations per restart
-    double tol = 1e-5;                // stop when relative distortion change < tol
-    double jitter = 0.25;             // restart jitter, fraction of mean nearest-codeword spacing
-    int k3_shells = 0;                // k = 3: shells L; 0 = best factorisation by training MSE
+    std::uint64_t seed = 1;         // seeds the training/validation samples and restarts
+    std::size_t train_samples = 0;  // M; 0 = max(256 N, 2^18)
+    std::size_t val_samples = 0;    // validation sample size; 0 = M / 2
+    int restarts = 8;               // R: restart 0 is the structured init, 1..R-1 jittered
+    int max_iter = 200;             // Lloyd iterations per restart
+    double tol = 1e-5;              // stop when relative distortion change < tol
+    double jitter = 0.25;           // restart jitter, fraction of mean nearest-codeword spacing
+    int k3_shells = 0;              // k = 3: shells L; 0 = best factorisation by training MSE
 };
 
 // One block codebook (main or tail) and how it was obtained.
 struct BlockTrainResult {
     codecs::BlockCodebook codebook;
-    std::string init_name;               // e.g. "sunflower", "multishell(L=4,M=16)", "roberts-kronecker"
-    double init_scale = 1;               // radial scale fitted to the structured init (see below)
-    double init_distortion = 0;          // structured init alone (scaled), training sample
-    double random_init_distortion = 0;   // N random training samples as codewords (control)
+    std::string init_name;       // e.g. "sunflower", "multishell(L=4,M=16)", "roberts-kronecker"
+    double init_scale = 1;       // radial scale fitted to the structured init (see below)
+    double init_distortion = 0;  // structured init alone (scaled), training sample
+    double random_init_distortion = 0;  // N random training samples as codewords (control)
     std::vector<std::pair<int, double>> shell_choices;  // k = 3: (L, init distortion) tried
     std::vector<RestartStats> restarts;  // one per restart, with per-iteration history
     int best_restart = 0;
-    double train_distortion = 0;         // best restart, training sample
-    double val_distortion = 0;           // best restart, validation sample
+    double train_distortion = 0;  // best restart, training sample
+    double val_distortion = 0;    // best restart, validation sample
 };
 
 struct FibTrainResult {
@@ -63,9 +63,9 @@ struct FibTrainResult {
     std::size_t val_samples = 0;    // resolved validation size
     BlockTrainResult main;
     std::optional<BlockTrainResult> tail;  // present when k does not divide d
-    double rate = 0;                // payload bits per coordinate (exact)
-    double train_total_mse = 0;     // per unit vector
-    double val_total_mse = 0;       // per unit vector
+    double rate = 0;                       // payload bits per coordinate (exact)
+    double train_total_mse = 0;            // per unit vector
+    double val_total_mse = 0;              // per unit vector
 };
 
 // progress(stage, fraction in [0,1]) is called from the calling thread only.

@@ -15,25 +15,25 @@
 namespace fq::train {
 
 struct LloydIteration {
-    int iter = 0;              // 1-based
-    double distortion = 0;     // mean ||y - c(y)||^2 per block before this update
-    int empty_repaired = 0;    // empty cells re-seeded in this iteration
+    int iter = 0;            // 1-based
+    double distortion = 0;   // mean ||y - c(y)||^2 per block before this update
+    int empty_repaired = 0;  // empty cells re-seeded in this iteration
 };
 
 struct RestartStats {
     int restart = 0;
-    std::uint64_t seed = 0;         // jitter seed (0 for the unjittered restart)
-    double init_distortion = 0;     // on the training sample
-    double train_distortion = 0;    // final, training sample
-    double val_distortion = 0;      // final, validation sample
+    std::uint64_t seed = 0;       // jitter seed (0 for the unjittered restart)
+    double init_distortion = 0;   // on the training sample
+    double train_distortion = 0;  // final, training sample
+    double val_distortion = 0;    // final, validation sample
     int iterations = 0;
     bool converged = false;
     std::vector<LloydIteration> history;
 };
 
 struct LloydOptions {
-    int max_iter = 200;   // iterations at most
-    double tol = 1e-5;    // relative distortion change that stops the loop
+    int max_iter = 200;  // iterations at most
+    double tol = 1e-5;   // relative distortion change that stops the loop
 };
 
 // Mean squared distance of samples y: (n, k) row-major double to their nearest codeword.

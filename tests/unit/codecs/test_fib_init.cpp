@@ -40,8 +40,8 @@ TEST_SUITE("fib_init") {
                 const double a0 = std::atan2(cb.codeword(n - 1)[1], cb.codeword(n - 1)[0]);
                 const double a1 = std::atan2(cb.codeword(n)[1], cb.codeword(n)[0]);
                 double da = std::remainder(a1 - a0, 2 * std::numbers::pi);
-                const double golden = std::remainder(2 * std::numbers::pi * (1 - 1 / std::numbers::phi),
-                                                     2 * std::numbers::pi);
+                const double golden = std::remainder(
+                    2 * std::numbers::pi * (1 - 1 / std::numbers::phi), 2 * std::numbers::pi);
                 CHECK(da == doctest::Approx(golden).epsilon(1e-9));
             }
         }
@@ -88,7 +88,8 @@ TEST_SUITE("fib_init") {
     TEST_CASE("marginal init: symmetric quantiles of the k = 1 law") {
         const int d = 64, N = 8;
         const auto cb = init_marginal(d, N, RadialInit::source);
-        for (int n = 0; n < N; ++n) CHECK(cb.codewords[n] == doctest::Approx(-cb.codewords[N - 1 - n]));
+        for (int n = 0; n < N; ++n)
+            CHECK(cb.codewords[n] == doctest::Approx(-cb.codewords[N - 1 - n]));
         // P(t <= c_n) = (n + 1/2)/N, from the t^2 ~ Beta(1/2, (d-1)/2) law.
         const auto law = RadialLaw::source(d, 1);
         for (int n = 0; n < N; ++n) {

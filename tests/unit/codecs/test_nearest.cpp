@@ -24,7 +24,8 @@ std::uint32_t brute(const BlockCodebook& cb, const double* y) {
     std::uint32_t bi = 0;
     for (int n = 0; n < cb.N; ++n) {
         double d2 = 0;
-        for (int t = 0; t < cb.k; ++t) d2 += (y[t] - cb.codeword(n)[t]) * (y[t] - cb.codeword(n)[t]);
+        for (int t = 0; t < cb.k; ++t)
+            d2 += (y[t] - cb.codeword(n)[t]) * (y[t] - cb.codeword(n)[t]);
         if (d2 < best) {
             best = d2;
             bi = static_cast<std::uint32_t>(n);
@@ -94,7 +95,8 @@ TEST_SUITE("nearest") {
                 auto dist = [&](std::uint32_t c) {
                     double s = 0;
                     for (int t = 0; t < k; ++t)
-                        s += (yd[i * k + t] - cb.codeword(c)[t]) * (yd[i * k + t] - cb.codeword(c)[t]);
+                        s += (yd[i * k + t] - cb.codeword(c)[t]) *
+                             (yd[i * k + t] - cb.codeword(c)[t]);
                     return s;
                 };
                 CHECK(dist(idx[i]) - dist(b) < 1e-5);

@@ -85,7 +85,7 @@ TEST_SUITE("shipped_codebooks") {
 
     TEST_CASE("scalar files hold the exact Lloyd-Max distortion of SPEC 4.1") {
         const std::map<std::pair<int, int>, double> ref = {
-            {{64, 1}, 0.35839}, {{64, 2}, 0.11453}, {{64, 3}, 0.03339}, {{64, 4}, 0.00913},
+            {{64, 1}, 0.35839},  {{64, 2}, 0.11453},  {{64, 3}, 0.03339},  {{64, 4}, 0.00913},
             {{128, 1}, 0.36089}, {{128, 2}, 0.11600}, {{128, 3}, 0.03397}, {{128, 4}, 0.00931}};
         for (const auto& [key, value] : ref) {
             const auto cb = load(key.first, "scalar-b" + std::to_string(key.second) + ".json");
@@ -101,13 +101,14 @@ TEST_SUITE("shipped_codebooks") {
 
     TEST_CASE("fib is strictly below scalar at b = 1 and 2 (d = 64, 128), on fresh samples") {
         for (const int d : {64, 128}) {
-            for (const auto& [b, fib] : std::map<int, std::string>{{1, "fib-k8-N256.json"},
-                                                                    {2, "fib-k4-N256.json"}}) {
+            for (const auto& [b, fib] :
+                 std::map<int, std::string>{{1, "fib-k8-N256.json"}, {2, "fib-k4-N256.json"}}) {
                 const auto s = load(d, "scalar-b" + std::to_string(b) + ".json");
                 const auto f = load(d, fib);
                 CHECK(f.rate == doctest::Approx(b));
                 const auto e = fresh_total_mse(f, 1 << 17, 777 + d + b);
-                INFO("d=" << d << " b=" << b << " fib=" << e.total << " scalar=" << s.val_total_mse);
+                INFO("d=" << d << " b=" << b << " fib=" << e.total
+                          << " scalar=" << s.val_total_mse);
                 CHECK(e.total + 3 * e.se < s.val_total_mse);
             }
         }

@@ -62,7 +62,8 @@ TEST_SUITE("fib_train") {
         CHECK(res.rate == doctest::Approx((5 * 6 + 2) / 16.0));
         CHECK(res.main.shell_choices.size() >= 4);  // L in {1,2,4,8,16,32}
         CHECK(res.main.init_name.rfind("multishell", 0) == 0);
-        CHECK(res.val_total_mse == doctest::Approx(5 * res.main.val_distortion + res.tail->val_distortion));
+        CHECK(res.val_total_mse ==
+              doctest::Approx(5 * res.main.val_distortion + res.tail->val_distortion));
     }
 
     TEST_CASE("training is deterministic whatever the thread count") {
