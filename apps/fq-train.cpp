@@ -120,8 +120,37 @@ int main(int argc, char** argv) {
     fq::apps::add_threads_option(*gsrq, opts.threads);
     fq::apps::add_log_flags(*gsrq, logging, "no logs or progress on stderr");
 
+    std::vector<CLI::App*> faiss_subs;
+#if FQ_HAVE_FAISS
+    for (const char* name : {"faiss-pq", "faiss-rq"}) {
+        CLI::App* fs = app.add_subcommand(
+            name, std::string("FAISS ") +
+                      (name[6] == 'p' ? "product quantizer (M sub-quantizers"
+                                      : "residual quantizer (M stages") +
+                      " of nbits bits) trained on the K or V vectors of a calibration dump:\n"
+                      "the data-trained baseline; writes a FAISS codebook file.");
+        fs->add_option("-i,--input", opts.input, "calibration KV dump (HDF5)")
+            ->required()
+            ->check(CLI::ExistingFile);
+        fs->add_option("--tensor", opts.tensor, "train on keys (k) or values (v)")
+            ->check(CLI::IsMember({"k", "v"}));
+        fs->add_option("--M", opts.faiss_M, "sub-quantizers / stages")->check(CLI::Range(1, 4096));
+        fs->add_option("--nbits", opts.faiss_nbits, "bits per sub-quantizer / stage")
+            ->check(CLI::Range(1, 16));
+        fs->add_option("--select", opts.select, "dataset globs (default: layer_<L>/{q,k,v})");
+        fs->add_option("--tokens", opts.tokens, "token range a:b of every dataset (default all)");
+        fs->add_option("-o,--output", opts.output, "FAISS codebook file to write")->required();
+        fs->add_flag("--force", opts.force, "overwrite an existing output file");
+        fq::apps::add_threads_option(*fs, opts.threads);
+        fq::apps::add_log_flags(*fs, logging, "no logs on stderr");
+        faiss_subs.push_back(fs);
+    }
+#endif
+
     return fq::tasks::run_main("fq-train", app, argc, argv, [&] {
         CLI::App* sub = app.got_subcommand(fib) ? fib : app.got_subcommand(gsrq) ? gsrq : scalar;
+        for (CLI::App* fs : faiss_subs)
+            if (app.got_subcommand(fs)) sub = fs;
         opts.family = sub->get_name();
         opts.verbosity = logging.verbosity();
         for (const CLI::Option* opt : sub->get_options())

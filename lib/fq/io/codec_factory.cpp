@@ -16,6 +16,9 @@
 #include "fq/codecs/qjl.hpp"
 #include "fq/codecs/scalar.hpp"
 #include "fq/core/sha256.hpp"
+#if FQ_HAVE_FAISS
+#include "fq/io/faiss_file.hpp"
+#endif
 #include "fq/io/json_util.hpp"
 
 namespace fs = std::filesystem;
@@ -84,8 +87,19 @@ UniversalCodebook scalar_codebook_for(int d, int bits, core::RotationKind rot, s
 }  // namespace
 
 const std::vector<std::string>& known_families() {
-    static const std::vector<std::string> all = {"fib", "scalar", "qjl", "scalar+qjl",
-                                                 "int", "block",  "gsrq"};
+    static const std::vector<std::string> all = {
+        "fib",
+        "scalar",
+        "qjl",
+        "scalar+qjl",
+        "int",
+        "block",
+        "gsrq",
+#if FQ_HAVE_FAISS
+        "faiss-pq",
+        "faiss-rq"
+#endif
+    };
     return all;
 }
 
@@ -125,6 +139,11 @@ std::string codec_label(const BuiltCodec& b) {
         const auto& c = b.gsrq->codebooks;
         o << " D=" << c.D << " K=" << c.K << " S=" << c.S << " beam=" << j["beam"].get<int>();
     }
+#if FQ_HAVE_FAISS
+    else if (const auto* fc = dynamic_cast<const codecs::FaissCodec*>(b.codec.get())) {
+        o << " M=" << fc->M() << " nbits=" << fc->nbits();
+    }
+#endif
     return o.str();
 }
 
@@ -218,6 +237,14 @@ Json normalize_description(const Json& desc, const std::string& context, ExitCod
         out["rotation"] = str("rotation", "none", {"none", "hadamard", "haar"});
         out["rotation_seed"] = u64("rotation_seed", 1);
         keep_checksum();
+    } else if (family == "faiss-pq" || family == "faiss-rq") {
+        // Configs: `codebook` (a FAISS codebook file path). Stored form: `file` (that path) and
+        // `file_hash` (its content hash, checked when decoding); the file is not embedded.
+        allow({"codebook", "file", "file_hash"});
+        if (desc.contains("codebook") == desc.contains("file"))
+            rd.fail("give exactly one of 'codebook' (a FAISS codebook file) and 'file'");
+        out["file"] = rd.get_string(desc, desc.contains("codebook") ? "codebook" : "file");
+        if (desc.contains("file_hash")) out["file_hash"] = rd.get_string(desc, "file_hash");
     } else {  // gsrq
         allow({"codebook", "beam"});
         if (!desc.contains("codebook")) rd.fail("missing key 'codebook'");
@@ -300,7 +327,22 @@ BuiltCodec make_codec(const Json& desc, const CodebookStore& store, const std::s
             p.rotation = rotation("rotation");
             p.rotation_seed = norm["rotation_seed"].get<std::uint64_t>();
             out.codec = std::make_shared<codecs::BlockFormatCodec>(p);
-        } else {  // gsrq
+        }
+#if FQ_HAVE_FAISS
+        else if (family == "faiss-pq" || family == "faiss-rq") {
+            const FaissCodebookFile f = load_faiss(norm["file"].get<std::string>());
+            if (f.codec.family() != family)
+                rd.fail("codec '" + family + "' needs a " + family + " file, " +
+                        norm["file"].get<std::string>() + " holds a " + f.codec.family());
+            if (norm.contains("file_hash") && norm["file_hash"] != f.content_hash)
+                rd.fail("FAISS codebook file " + norm["file"].get<std::string>() + " has hash " +
+                        f.content_hash + ", the description expects " +
+                        norm["file_hash"].get<std::string>());
+            norm["file_hash"] = f.content_hash;
+            out.codec = std::make_shared<codecs::FaissCodec>(f.codec);
+        }
+#endif
+        else {  // gsrq
             auto f = std::make_shared<GsrqCodebookFile>(
                 store.resolve_gsrq(norm["codebook"].get<std::string>()));
             out.codec = std::make_shared<codecs::GsrqCodec>(f->codebooks, norm["beam"].get<int>());
@@ -506,6 +548,15 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
         j["codebook"] = spec;
         return j;
     }
+#if FQ_HAVE_FAISS
+    if (doc.is_object() && doc.contains("format") && doc["format"] == k_faiss_format) {
+        const FaissCodebookFile f = parse_faiss(text, spec);  // validates
+        Json j = Json::object();
+        j["codec"] = f.codec.family();
+        j["codebook"] = spec;
+        return j;
+    }
+#endif
     if (doc.is_object() && doc.contains("format") && doc["format"] == k_codebook_format) {
         UniversalCodebook cb = parse_codebook(text, spec);
         Json j = Json::object();

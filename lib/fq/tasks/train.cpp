@@ -22,6 +22,9 @@
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/gsrq_file.hpp"
+#if FQ_HAVE_FAISS
+#include "fq/io/faiss_file.hpp"
+#endif
 #include "fq/io/kv_dump.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
@@ -231,6 +234,11 @@ train::FibParams fib_params(const TrainOptions& o) {
 }
 
 void run_train(TrainOptions opts) {
+    if (opts.family == "faiss-pq" || opts.family == "faiss-rq") {
+        require(opts.config.empty(), "fq-train " + opts.family + " takes no --config");
+        run_train_faiss(opts);
+        return;
+    }
     if (opts.family == "gsrq") {
         require(opts.config.empty(), "fq-train gsrq takes no --config");
         run_train_gsrq(opts);
@@ -444,6 +452,91 @@ void run_train_gsrq(const TrainOptions& o) {
     out << "content hash  " << f.content_hash << "\n";
     out << "time          " << fmt("%.2f", seconds) << " s\n";
     std::cout << out.str() << std::flush;
+}
+
+// ---- faiss-pq, faiss-rq ------------------------------------------------------------------
+
+void run_train_faiss(const TrainOptions& o) {
+#if FQ_HAVE_FAISS
+    namespace fs = std::filesystem;
+    const auto start = std::chrono::steady_clock::now();
+    set_verbosity(static_cast<Verbosity>(std::clamp(o.verbosity, -1, 1)));
+    require(!o.input.empty(), "no input: give -i/--input");
+    require(!o.output.empty(), "no output file: give -o/--output");
+    require(o.tensor == "k" || o.tensor == "v", "--tensor must be k or v");
+    check_new_output(o.output, o.force);
+    core::set_threads(o.threads);
+    const codecs::FaissKind fk =
+        o.family == "faiss-pq" ? codecs::FaissKind::pq : codecs::FaissKind::rq;
+
+    io::KvDumpLayout layout;
+    layout.select = o.select;
+    io::KvDumpReader reader(o.input, layout);
+    const io::KvKind kind = o.tensor == "k" ? io::KvKind::k : io::KvKind::v;
+    std::vector<float> x;
+    OJson used = OJson::array();
+    int d = 0;
+    for (const io::DatasetInfo& info : reader.datasets()) {
+        if (info.kind != kind || info.tokens == 0) continue;
+        if (d == 0) d = info.d;
+        if (info.d != d)
+            throw UsageError(o.input + ": " + info.path + " has d = " + std::to_string(info.d) +
+                             ", the first selected dataset d = " + std::to_string(d));
+        const auto [t0, t1] = o.tokens.empty()
+                                  ? std::pair<std::int64_t, std::int64_t>{0, info.tokens}
+                                  : io::parse_range(o.tokens, info.tokens, "--tokens");
+        const io::Slab slab{0, info.heads, t0, t1};
+        const std::vector<float> v = reader.read(info, slab);
+        io::check_finite(v.data(), slab, info.d, o.input, info.path);
+        x.insert(x.end(), v.begin(), v.end());
+        used.push_back(info.path);
+    }
+    if (used.empty()) throw IoError(o.input + ": no " + o.tensor + " dataset selected");
+    const std::size_t n = x.size() / static_cast<std::size_t>(d);
+    log_verbose("training " + o.family + " on " + std::to_string(n) +
+                " vectors of d = " + std::to_string(d));
+    io::FaissCodebookFile f{codecs::FaissCodec::train(fk, d, o.faiss_M, o.faiss_nbits, x.data(), n),
+                            OJson::object(), ""};
+    OJson& c = f.construction;
+    c["method"] = o.family;
+    c["M"] = o.faiss_M;
+    c["nbits"] = o.faiss_nbits;
+    c["input"] = fs::path(o.input).filename().string();
+    c["tensor"] = o.tensor;
+    c["select"] = o.select;
+    c["tokens"] = o.tokens.empty() ? ":" : o.tokens;
+    c["datasets"] = used;
+    c["vectors"] = n;
+
+    std::vector<std::uint8_t> codes(n * f.codec.code_bytes());
+    std::vector<float> xh(x.size());
+    f.codec.encode(x.data(), n, codes.data());
+    f.codec.decode(codes.data(), n, xh.data());
+    double err = 0, energy = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        err += (double(x[i]) - xh[i]) * (double(x[i]) - xh[i]);
+        energy += double(x[i]) * x[i];
+    }
+    io::save_faiss(f, o.output, o.force);
+    f.content_hash = io::faiss_content_hash(f.codec.to_bytes());
+
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::ostringstream out;
+    out << "codebook      " << o.output << "\n";
+    out << "family        " << o.family << "\n";
+    out << "data          " << n << " " << (o.tensor == "k" ? "K" : "V") << " vectors of d = " << d
+        << " from " << used.size() << " datasets\n";
+    out << "M, nbits      " << o.faiss_M << ", " << o.faiss_nbits << "\n";
+    out << "rate          " << fmt("%.4f", f.codec.rate()) << " bits/coord (M nbits / d)\n";
+    out << "MSE per coord " << fmt("%.6g", err / static_cast<double>(x.size())) << "  nMSE "
+        << fmt("%.5f", energy > 0 ? err / energy : 0.0) << " (calibration vectors)\n";
+    out << "content hash  " << f.content_hash << "\n";
+    out << "time          " << fmt("%.2f", seconds) << " s\n";
+    std::cout << out.str() << std::flush;
+#else
+    throw UsageError("fq-train " + o.family + ": this build has no FAISS (FQ_WITH_FAISS)");
+#endif
 }
 
 }  // namespace fq::tasks

@@ -70,6 +70,10 @@ struct TrainOptions {
     double gsrq_tol = 1e-5;             // k-means relative distortion change that stops
     bool shared = false;                // one codebook per stage for all positions
     int train_beam = 1;                 // beam width used to form the residuals between stages
+
+    // faiss-pq / faiss-rq only (builds with FAISS; also input, tensor, tokens, seed unused):
+    int faiss_M = 16;     // PQ sub-quantizers / RQ stages
+    int faiss_nbits = 8;  // bits per sub-quantizer / stage
 };
 
 // Applies the JSON config at path to opts, except the keys in opts.explicit_options.
@@ -86,5 +90,10 @@ void run_train(TrainOptions opts);
 // fq-train gsrq (no --config): reads the calibration vectors, trains, saves opts.output,
 // prints the summary on stdout.
 void run_train_gsrq(const TrainOptions& opts);
+
+// fq-train faiss-pq | faiss-rq: trains a FAISS product / residual quantizer (M, nbits) on the
+// K or V vectors of every dataset of the calibration dump (tokens opts.tokens), saves a FAISS
+// codebook file (io/faiss_file.hpp), prints a summary. UsageError in builds without FAISS.
+void run_train_faiss(const TrainOptions& opts);
 
 }  // namespace fq::tasks
