@@ -70,8 +70,27 @@ Int get_integer(const Json& v) {
 
 const std::map<std::string, ConfigKey>& config_keys() {
     using O = TrainOptions;
-    auto integer = [](int O::*field) {
-        return [field](const Json& v, O& o) { o.*field = get_integer<int>(v); };
+    // Setters for one field of a given JSON type (integers range-checked for the field's type).
+    auto integer = []<class Int>(Int O::*field) {
+        return [field](const Json& v, O& o) { o.*field = get_integer<Int>(v); };
+    };
+    auto number = [](double O::*field) {
+        return [field](const Json& v, O& o) {
+            if (!v.is_number()) bad_value("a number");
+            o.*field = v.get<double>();
+        };
+    };
+    auto string = [](std::string O::*field) {
+        return [field](const Json& v, O& o) {
+            if (!v.is_string()) bad_value("a string");
+            o.*field = v.get<std::string>();
+        };
+    };
+    auto boolean = [](bool O::*field) {
+        return [field](const Json& v, O& o) {
+            if (!v.is_boolean()) bad_value("true or false");
+            o.*field = v.get<bool>();
+        };
     };
     static const std::map<std::string, ConfigKey> keys = {
         {"family",
@@ -84,51 +103,19 @@ const std::map<std::string, ConfigKey>& config_keys() {
         {"k", {"fib", integer(&O::k)}},
         {"N", {"fib", integer(&O::N)}},
         {"bits", {"scalar", integer(&O::bits)}},
-        {"radial",
-         {"fib",
-          [](const Json& v, O& o) {
-              if (!v.is_string()) bad_value("a string");
-              o.radial = v.get<std::string>();
-          }}},
-        {"seed", {"fib", [](const Json& v, O& o) { o.seed = get_integer<std::uint64_t>(v); }}},
-        {"samples", {"fib", [](const Json& v, O& o) { o.samples = get_integer<std::size_t>(v); }}},
-        {"val-samples",
-         {"fib", [](const Json& v, O& o) { o.val_samples = get_integer<std::size_t>(v); }}},
+        {"radial", {"fib", string(&O::radial)}},
+        {"seed", {"fib", integer(&O::seed)}},
+        {"samples", {"fib", integer(&O::samples)}},
+        {"val-samples", {"fib", integer(&O::val_samples)}},
         {"restarts", {"fib", integer(&O::restarts)}},
         {"max-iter", {"fib", integer(&O::max_iter)}},
-        {"tol",
-         {"fib",
-          [](const Json& v, O& o) {
-              if (!v.is_number()) bad_value("a number");
-              o.tol = v.get<double>();
-          }}},
-        {"jitter",
-         {"fib",
-          [](const Json& v, O& o) {
-              if (!v.is_number()) bad_value("a number");
-              o.jitter = v.get<double>();
-          }}},
+        {"tol", {"fib", number(&O::tol)}},
+        {"jitter", {"fib", number(&O::jitter)}},
         {"shells", {"fib", integer(&O::shells)}},
-        {"rotation",
-         {"",
-          [](const Json& v, O& o) {
-              if (!v.is_string()) bad_value("a string");
-              o.rotation = v.get<std::string>();
-          }}},
-        {"rotation-seed",
-         {"", [](const Json& v, O& o) { o.rotation_seed = get_integer<std::uint64_t>(v); }}},
-        {"output",
-         {"",
-          [](const Json& v, O& o) {
-              if (!v.is_string()) bad_value("a string");
-              o.output = v.get<std::string>();
-          }}},
-        {"force",
-         {"",
-          [](const Json& v, O& o) {
-              if (!v.is_boolean()) bad_value("true or false");
-              o.force = v.get<bool>();
-          }}},
+        {"rotation", {"", string(&O::rotation)}},
+        {"rotation-seed", {"", integer(&O::rotation_seed)}},
+        {"output", {"", string(&O::output)}},
+        {"force", {"", boolean(&O::force)}},
         {"threads", {"", integer(&O::threads)}},
     };
     return keys;
