@@ -13,6 +13,8 @@
 
 namespace fq::codecs {
 
+class InnerProductEstimator;
+
 class Codec {
 public:
     virtual ~Codec() = default;
@@ -38,11 +40,14 @@ public:
     virtual void encode(const float* x, std::size_t n, std::uint8_t* codes) const = 0;
     // codes: (n, code_bytes()) -> x: (n, d) row-major float.
     virtual void decode(const std::uint8_t* codes, std::size_t n, float* x) const = 0;
+
+    // The codec's inner-product estimator (below), or null when it has none.
+    virtual const InnerProductEstimator* inner_product_estimator() const { return nullptr; }
 };
 
 // Implemented (besides Codec) by codecs that estimate inner products from codes better than
 // through the decoded vectors (qjl, scalar+qjl: an unbiased estimator). fq-eval finds it by
-// dynamic_cast<const InnerProductEstimator*>(&codec). Const and thread-safe like encode.
+// Codec::inner_product_estimator(). Const and thread-safe like encode.
 class InnerProductEstimator {
 public:
     virtual ~InnerProductEstimator() = default;

@@ -53,6 +53,7 @@ public:
     double code_bits() const override { return 16.0 + m_m; }
     void encode(const float* x, std::size_t n, std::uint8_t* codes) const override;
     void decode(const std::uint8_t* codes, std::size_t n, float* x) const override;
+    const InnerProductEstimator* inner_product_estimator() const override { return this; }
     void estimate_inner_products(const float* q, std::size_t nq, const std::uint8_t* codes,
                                  std::size_t n, double* out) const override;
 
@@ -95,6 +96,7 @@ public:
     double code_bits() const override { return m_scalar.code_bits() + m_qjl.code_bits(); }
     void encode(const float* x, std::size_t n, std::uint8_t* codes) const override;
     void decode(const std::uint8_t* codes, std::size_t n, float* x) const override;
+    const InnerProductEstimator* inner_product_estimator() const override { return this; }
     void estimate_inner_products(const float* q, std::size_t nq, const std::uint8_t* codes,
                                  std::size_t n, double* out) const override;
 

@@ -48,6 +48,11 @@ void CodebookStore::add(GsrqCodebookFile cb) {
     m_gsrq[hash] = std::move(cb);
 }
 
+const UniversalCodebook& CodebookStore::load_cached(const std::string& path) const {
+    if (auto it = m_loaded.find(path); it != m_loaded.end()) return it->second;
+    return m_loaded.emplace(path, load_codebook(path)).first->second;
+}
+
 GsrqCodebookFile CodebookStore::resolve_gsrq(const std::string& ref) const {
     if (is_hash(ref)) {
         if (auto it = m_gsrq.find(ref); it != m_gsrq.end()) return it->second;
@@ -74,17 +79,17 @@ UniversalCodebook CodebookStore::resolve(const std::string& ref) const {
                     continue;
                 }
                 for (const ShippedCodebook& s : shipped(d))
-                    if (s.content_hash == ref) return load_codebook(s.path);
+                    if (s.content_hash == ref) return load_cached(s.path);
             }
         }
         throw IoError("codebook " + ref + " not found (not embedded, not given with -c, not in " +
                       m_dir + ")");
     }
     std::error_code ec;
-    if (fs::exists(ref, ec)) return load_codebook(ref);
+    if (fs::exists(ref, ec)) return load_cached(ref);
     const fs::path in_dir = fs::path(m_dir) / ref;
     if (fs::path(ref).is_relative() && fs::exists(in_dir, ec))
-        return load_codebook(in_dir.string());
+        return load_cached(in_dir.string());
     throw IoError("codebook file '" + ref + "' not found (nor in " + m_dir + ")");
 }
 
@@ -100,7 +105,7 @@ std::vector<ShippedCodebook> CodebookStore::shipped(int d) const {
     for (const fs::path& p : files) {
         UniversalCodebook cb;
         try {
-            cb = load_codebook(p.string());
+            cb = load_cached(p.string());
         } catch (const Error&) {
             continue;  // not a codebook (or damaged): never chosen
         }

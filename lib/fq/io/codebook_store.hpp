@@ -61,7 +61,12 @@ public:
                                          const std::string& family = "fib") const;
 
 private:
+    // load_codebook(path), parsed once per store (a --rate lookup lists the shipped files and
+    // then resolves the chosen one: one parse each). Not thread-safe, like the store.
+    const UniversalCodebook& load_cached(const std::string& path) const;
+
     std::string m_dir;
+    mutable std::map<std::string, UniversalCodebook> m_loaded;  // by path as given
     std::map<std::string, UniversalCodebook> m_added;  // by content hash
     std::map<std::string, GsrqCodebookFile> m_gsrq;    // by content hash
 };

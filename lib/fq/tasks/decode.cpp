@@ -14,7 +14,9 @@
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/hdf5_util.hpp"
+#include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/io/text_file.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -35,14 +37,22 @@ bool selected(const std::vector<std::string>& globs, const std::string& path) {
     return false;
 }
 
-// Whether a -c file is a gsrq codebook file (by its format key; anything else is read as a
-// universal codebook file, whose reader reports what is wrong with it).
-bool is_gsrq_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::string head(4096, '\0');
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(in.gcount()));
-    return head.find(std::string("\"") + io::k_gsrq_format + "\"") != std::string::npos;
+// Adds a -c codebook file (any family's, io/codec_registry.hpp: codebook_file_family) to
+// the store; returns its content hash.
+std::string add_codebook_file(io::CodebookStore& store, const std::string& path) {
+    const std::string text = io::read_text_file(path, "codebook file");
+    const io::JsonReader rd("codebook file '" + path + "'", ExitCode::corrupt);
+    const std::string family = io::codebook_file_family(rd.parse(text), text, path);
+    if (family == "gsrq") {
+        io::GsrqCodebookFile cb = io::parse_gsrq(text, path);
+        std::string hash = cb.content_hash;
+        store.add(std::move(cb));
+        return hash;
+    }
+    io::UniversalCodebook cb = io::parse_codebook(text, path);  // reports what is wrong
+    std::string hash = cb.content_hash;
+    store.add(std::move(cb));
+    return hash;
 }
 
 }  // namespace
@@ -74,18 +84,7 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     io::CodebookStore store(o.codebook_dir);
     std::set<std::string> given;
     for (const std::string& path : o.codebooks) {
-        // A universal codebook file or a gsrq codebook file.
-        std::string hash;
-        if (is_gsrq_file(path)) {
-            io::GsrqCodebookFile cb = io::load_gsrq(path);
-            hash = cb.content_hash;
-            store.add(std::move(cb));
-        } else {
-            io::UniversalCodebook cb = io::load_codebook(path);
-            hash = cb.content_hash;
-            store.add(std::move(cb));
-        }
-        given.insert(hash);
+        given.insert(add_codebook_file(store, path));
     }
     for (const io::EncodedDataset* e : encoded) {
         if (e->codebook.empty()) continue;  // qjl, scalar+qjl, int, block: no codebook

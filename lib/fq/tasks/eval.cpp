@@ -1,8 +1,6 @@
 // run_eval: fq-eval of an original dump against a decoded dump or a compressed file.
 #include "fq/tasks/eval.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -15,79 +13,66 @@
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
-#include "fq/io/hdf5_util.hpp"
 #include "fq/io/json_util.hpp"
-#include "fq/tasks/decode.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace fq::tasks {
 
 namespace {
 
-// A temporary file removed on scope exit.
-struct TempFile {
-    std::string path;
-    ~TempFile() {
-        std::error_code ec;
-        if (!path.empty()) std::filesystem::remove(path, ec);
+// A compressed file opened once: its embedded codebooks in a store and the codec of every
+// K and V dataset built from its stored description (docs/FORMAT.md §2).
+struct CompressedSource {
+    io::EncodedFileReader reader;
+    io::CodebookStore store;
+    std::map<std::string, io::BuiltCodec> codecs;  // by dataset path
+
+    CompressedSource(const std::string& path, const std::string& codebook_dir)
+        : reader(path), store(codebook_dir) {
+        for (const auto& h : reader.codebook_hashes()) store.add(reader.codebook(h));
+        for (const auto& h : reader.gsrq_codebook_hashes()) store.add(reader.gsrq_codebook(h));
+    }
+
+    // The codec of ds (built on first use; CorruptError if the description does not build or
+    // its sizes disagree with the stored ones).
+    const io::BuiltCodec& codec(const io::EncodedDataset& ds) {
+        if (auto it = codecs.find(ds.path); it != codecs.end()) return it->second;
+        io::BuiltCodec b = io::make_codec(ds.codec, store, reader.path() + ": " + ds.path,
+                                          ExitCode::corrupt, ds.d);
+        if (std::abs(b.codec->code_bits() - ds.code_bits) > 1e-9 ||
+            b.codec->code_bytes() != ds.code_bytes ||
+            static_cast<std::int64_t>(b.codec->block_vectors()) != ds.block_vectors)
+            throw CorruptError(reader.path() + ": " + ds.path + ": stored code_bits/code_bytes (" +
+                               io::format_real(ds.code_bits, 10) + "/" +
+                               std::to_string(ds.code_bytes) + ") disagree with its codec (" +
+                               io::format_real(b.codec->code_bits(), 10) + "/" +
+                               std::to_string(b.codec->code_bytes()) + ")");
+        return codecs.emplace(ds.path, std::move(b)).first->second;
     }
 };
 
 // Rates of the compressed file's K and V datasets: nominal = code_bits / d (exact bits per
 // vector as the codec states them, cross-checked against the codec built from the stored
-// description when this build can), achieved = bytes of the stored codes arrays * 8 /
-// coordinates, allowed padding = what a code row's bytes (and a last partial group of G
-// vectors) add over the nominal bits.
-// Key datasets whose codec estimates inner products from codes (qjl, scalar+qjl) are
-// returned in *estimators (by dataset path).
-void compressed_rates(const std::string& path, const std::string& codebook_dir, CodecLabel& codec,
-                      std::map<std::string, std::shared_ptr<const codecs::Codec>>* estimators) {
-    const io::EncodedFileReader reader(path);
-    io::CodebookStore store(codebook_dir);
-    for (const auto& h : reader.codebook_hashes()) {
-        try {
-            store.add(reader.codebook(h));
-        } catch (const CorruptError&) {
-            // not a fib/scalar codebook file (e.g. gsrq): make_codec resolves it itself
-        }
-    }
+// description), achieved = bytes of the stored codes arrays * 8 / coordinates, allowed
+// padding = what a code row's bytes (and a last partial group of G vectors) add over the
+// nominal bits.
+void compressed_rates(CompressedSource& src, CodecLabel& codec) {
     struct Acc {
         double nominal = 0, achieved = 0, padding = 0, coords = 0;
     } acc[2];
     std::string names;
-    for (const auto& ds : reader.datasets()) {
+    for (const auto& ds : src.reader.datasets()) {
         if (ds.kind != io::KvKind::k && ds.kind != io::KvKind::v) continue;
-        const auto codes = io::h5::open_dataset(reader.file_id(), ds.path + "/codes");
-        double stored = 1;
-        for (auto n : io::h5::dataset_dims(codes.id())) stored *= static_cast<double>(n);
         const double coords = static_cast<double>(ds.heads) * static_cast<double>(ds.tokens) * ds.d;
-        std::string name = ds.codec.value("codec", std::string("?"));
-        try {
-            const io::BuiltCodec built =
-                io::make_codec(ds.codec, store, path + ": " + ds.path, ExitCode::corrupt, ds.d);
-            name = io::codec_label(built);
-            if (ds.kind == io::KvKind::k && ds.block_vectors == 1 &&
-                dynamic_cast<const codecs::InnerProductEstimator*>(built.codec.get()))
-                (*estimators)[ds.path] = built.codec;
-            codec.family = built.family();
-            if (std::abs(built.codec->code_bits() - ds.code_bits) > 1e-9 ||
-                built.codec->code_bytes() != ds.code_bytes)
-                throw CorruptError(path + ": " + ds.path + ": stored code_bits/code_bytes (" +
-                                   io::format_real(ds.code_bits, 10) + "/" +
-                                   std::to_string(ds.code_bytes) + ") disagree with its codec (" +
-                                   io::format_real(built.codec->code_bits(), 10) + "/" +
-                                   std::to_string(built.codec->code_bytes()) + ")");
-        } catch (const CorruptError&) {
-            throw;
-        } catch (const Error& e) {
-            log_verbose(std::string("rate cross-check skipped: ") + e.what());
-            codec.family = name;
-        }
+        const io::BuiltCodec& built = src.codec(ds);
+        const std::string name = io::codec_label(built);
+        codec.family = built.family();
         if (names.find(name) == std::string::npos) names += (names.empty() ? "" : " + ") + name;
         codec.description = ds.codec;
         Acc& a = acc[ds.kind == io::KvKind::k ? 0 : 1];
         a.nominal += ds.code_bits * static_cast<double>(ds.heads) * static_cast<double>(ds.tokens);
-        a.achieved += 8.0 * stored;
+        a.achieved += 8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
+                      static_cast<double>(ds.code_bytes);
         a.padding = std::max(a.padding, std::max(0.0, ds.stored_rate() - ds.rate()));
         a.coords += coords;
     }
@@ -160,64 +145,68 @@ void run_eval(const EvalOptions& opts) {
     CodecLabel codec;
     double bytes_on_disk = k_nan;
     const double original_bytes = static_cast<double>(std::filesystem::file_size(opts.input));
-    TempFile temp;
-    std::map<std::string, std::shared_ptr<const codecs::Codec>> estimators;
-    std::string decoded_path = opts.decoded;
-    if (!opts.compressed.empty()) {
-        // Decoded here by fq-decode's task into a temporary float32 dump, so that every
-        // family fq-decode knows is evaluated the same way; rates from the container.
-        bytes_on_disk = static_cast<double>(std::filesystem::file_size(opts.compressed));
-        compressed_rates(opts.compressed, opts.codebooks, codec, &estimators);
-        namespace fs = std::filesystem;
-        std::string tmpl = (fs::temp_directory_path() / "fq-eval-decoded.XXXXXX").string();
-        const int fd = ::mkstemp(tmpl.data());
-        if (fd < 0) throw IoError(tmpl + ": cannot create a temporary file");
-        ::close(fd);
-        temp.path = tmpl;
-        DecodeOptions d;
-        d.input = opts.compressed;
-        d.output = temp.path;
-        d.dtype = "float32";
-        d.codebook_dir = opts.codebooks;
-        d.threads = opts.threads;
-        d.force = true;
-        d.verbosity = -1;
-        run_decode(d);
-        set_verbosity(static_cast<Verbosity>(std::clamp(opts.verbosity, -1, 1)));
-        decoded_path = temp.path;
-    }
-    const io::KvDumpReader decoded(decoded_path);
-    const std::string shown = opts.compressed.empty() ? opts.decoded : opts.compressed;
-    const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
-        const auto& list = decoded.datasets();
-        if (std::none_of(list.begin(), list.end(),
-                         [&](const io::DatasetInfo& x) { return x.path == info.path; }))
-            throw CorruptError(shown + ": " + info.path + ": not in the decoded data");
-        const io::DatasetInfo di = decoded.info(info.path);
-        if (di.heads != info.heads || di.tokens != info.tokens || di.d != info.d)
-            throw CorruptError(shown + ": " + info.path + ": shape differs from the original");
-        return decoded.read_all(di);
-    };
-
-    // Codecs with an inner-product estimator are scored by it, from the stored key codes.
-    std::unique_ptr<io::EncodedFileReader> codes_reader;
+    DecodeFn decode;
     ScoreFn scores;
-    if (!estimators.empty()) {
-        codes_reader = std::make_unique<io::EncodedFileReader>(opts.compressed);
-        scores = [&](const io::DatasetInfo& info, int h, const float* q) {
-            const auto it = estimators.find(info.path);
-            if (it == estimators.end())
-                throw UsageError(opts.compressed + ": " + info.path +
-                                 ": keys of one layer coded without an inner-product estimator "
-                                 "while others have one; evaluate them separately");
-            const io::EncodedDataset& ds = codes_reader->dataset(info.path);
-            const auto T = static_cast<std::size_t>(ds.tokens);
-            std::vector<std::uint8_t> c(T * ds.code_bytes);
-            codes_reader->read_codes(ds, io::Slab{h, h + 1, 0, ds.tokens}, c.data());
-            std::vector<double> out(T * T);
-            dynamic_cast<const codecs::InnerProductEstimator&>(*it->second)
-                .estimate_inner_products(q, T, c.data(), T, out.data());
+    std::unique_ptr<CompressedSource> compressed;
+    std::unique_ptr<io::KvDumpReader> decoded;
+    if (!opts.compressed.empty()) {
+        // Decoded here in memory, dataset by dataset, from the container opened once; rates
+        // from its attributes.
+        bytes_on_disk = static_cast<double>(std::filesystem::file_size(opts.compressed));
+        compressed = std::make_unique<CompressedSource>(opts.compressed, opts.codebooks);
+        compressed_rates(*compressed, codec);
+        decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
+            const auto& list = compressed->reader.datasets();
+            const auto it = std::find_if(list.begin(), list.end(), [&](const io::EncodedDataset& e) {
+                return e.path == info.path;
+            });
+            if (it == list.end())
+                throw CorruptError(opts.compressed + ": " + info.path + ": not in the decoded data");
+            if (it->heads != info.heads || it->tokens != info.tokens || it->d != info.d)
+                throw CorruptError(opts.compressed + ": " + info.path +
+                                   ": shape differs from the original");
+            std::vector<float> out(static_cast<std::size_t>(info.heads) *
+                                   static_cast<std::size_t>(info.tokens) *
+                                   static_cast<std::size_t>(info.d));
+            compressed->reader.decode(*it, *compressed->codec(*it).codec,
+                                      io::Slab{0, it->heads, 0, it->tokens}, out.data());
             return out;
+        };
+        // Codecs with an inner-product estimator are scored by it, from the stored key codes.
+        bool any_estimator = false;
+        for (const auto& ds : compressed->reader.datasets())
+            any_estimator = any_estimator ||
+                            (ds.kind == io::KvKind::k && ds.block_vectors == 1 &&
+                             compressed->codec(ds).codec->inner_product_estimator());
+        if (any_estimator)
+            scores = [&](const io::DatasetInfo& info, int h, const float* q) {
+                const io::EncodedDataset& ds = compressed->reader.dataset(info.path);
+                const auto* est = ds.block_vectors == 1
+                                      ? compressed->codec(ds).codec->inner_product_estimator()
+                                      : nullptr;
+                if (est == nullptr)
+                    throw UsageError(opts.compressed + ": " + info.path +
+                                     ": keys of one layer coded without an inner-product "
+                                     "estimator while others have one; evaluate them separately");
+                const auto T = static_cast<std::size_t>(ds.tokens);
+                std::vector<std::uint8_t> c(T * ds.code_bytes);
+                compressed->reader.read_codes(ds, io::Slab{h, h + 1, 0, ds.tokens}, c.data());
+                std::vector<double> out(T * T);
+                est->estimate_inner_products(q, T, c.data(), T, out.data());
+                return out;
+            };
+    } else {
+        decoded = std::make_unique<io::KvDumpReader>(opts.decoded);
+        decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
+            const auto& list = decoded->datasets();
+            if (std::none_of(list.begin(), list.end(),
+                             [&](const io::DatasetInfo& x) { return x.path == info.path; }))
+                throw CorruptError(opts.decoded + ": " + info.path + ": not in the decoded data");
+            const io::DatasetInfo di = decoded->info(info.path);
+            if (di.heads != info.heads || di.tokens != info.tokens || di.d != info.d)
+                throw CorruptError(opts.decoded + ": " + info.path +
+                                   ": shape differs from the original");
+            return decoded->read_all(di);
         };
     }
     const DumpEvaluation ev = evaluate_dump(dump, decode, codec, opts.settings, scores);

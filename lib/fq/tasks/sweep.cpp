@@ -281,7 +281,7 @@ void run_sweep(const SweepOptions& opts) {
             const codecs::Codec& kcodec = *codec_of[0];
             const auto* estimator =
                 kcodec.block_vectors() <= 1
-                    ? dynamic_cast<const codecs::InnerProductEstimator*>(&kcodec)
+                    ? kcodec.inner_product_estimator()
                     : nullptr;
             std::map<std::string, std::vector<std::uint8_t>> key_codes;
             const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {

@@ -1,0 +1,61 @@
+// The fib family: FibQuant block codebooks (codecs/block_vq.hpp over a universal codebook
+// file, SPEC 4.2).
+//   description  {"codec": "fib", "codebook": REF, "header": "norm"|"gain" ["norm"],
+//                 "header_type": "float16"|"float32" ["float16"]}
+//   short form   fib:rate=R[,header=H][,header_type=T]   the default fib codebook for (d, R)
+//                fib:k=K,N=N[,...]                       shipped codebooks/d<d>/fib-k<K>-N<N>.json
+#include <filesystem>
+
+#include "fq/io/families/block_vq_family.hpp"
+
+using Json = nlohmann::ordered_json;
+
+namespace fq::io {
+
+void register_fib_family(std::vector<CodecFamily>& out) {
+    CodecFamily f;
+    f.name = "fib";
+    f.normalize = [](const Json& desc, const JsonReader& rd) {
+        const ParamReader p(desc, rd, "fib");
+        p.only({"codebook", "header", "header_type"});
+        Json n = Json::object();
+        n["codec"] = "fib";
+        n["codebook"] = p.string("codebook");
+        families::normalize_header(p, n);
+        return n;
+    };
+    f.accepts_bare = false;
+    f.codebook_format = k_codebook_format;
+    f.codebook_file_family = [](const std::string& text, const std::string& name) {
+        return parse_codebook(text, name).family;
+    };
+    f.short_form = [](const ShortFormValues& kv, ShortFormContext& ctx) {
+        Json j = families::block_vq_short_form("fib", kv, ctx, {"rate", "bits", "k", "N"});
+        if (kv.count("bits")) throw UsageError(ctx.context + ": fib takes rate=R or k=K,N=N, not bits");
+        if (kv.count("k") || kv.count("N")) {
+            if (!kv.count("k") || !kv.count("N") || kv.count("rate"))
+                throw UsageError(ctx.context + ": give both k and N (and no rate)");
+            const int k = families::short_form_integer(kv, "k", ctx);
+            const int N = families::short_form_integer(kv, "N", ctx);
+            const std::string path = ctx.store.dir() + "/d" + std::to_string(ctx.d) + "/fib-k" +
+                                     std::to_string(k) + "-N" + std::to_string(N) + ".json";
+            std::error_code ec;
+            if (!std::filesystem::exists(path, ec))
+                throw UsageError("no shipped codebook " + path + "; make one with: fq-train fib --d " +
+                                 std::to_string(ctx.d) + " --k " + std::to_string(k) + " --N " +
+                                 std::to_string(N) + " -o " + path);
+            j["codebook"] = path;
+        } else {
+            const double rate = kv.count("rate") ? families::short_form_number(kv, "rate", ctx) : 2.0;
+            j["codebook"] = ctx.store.default_codebook_for(ctx.d, rate, "fib").path;
+        }
+        return j;
+    };
+    f.build = [](Json& norm, const BuildContext& ctx, std::string&) {
+        return families::build_block_vq("fib", norm,
+                                        ctx.store.resolve(norm["codebook"].get<std::string>()), ctx);
+    };
+    out.push_back(std::move(f));
+}
+
+}  // namespace fq::io
