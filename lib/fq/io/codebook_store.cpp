@@ -38,14 +38,23 @@ std::string codebook_dir(const std::string& option) {
 
 CodebookStore::CodebookStore(const std::string& dir) : m_dir(codebook_dir(dir)) {}
 
-void CodebookStore::add(UniversalCodebook cb) {
+void CodebookStore::add(StoredCodebook cb) {
     std::string hash = cb.content_hash;
-    m_added[hash] = std::move(cb);
+    m_stored[hash] = std::move(cb);
 }
 
-void CodebookStore::add(GsrqCodebookFile cb) {
-    std::string hash = cb.content_hash;
-    m_gsrq[hash] = std::move(cb);
+void CodebookStore::add(const UniversalCodebook& cb) {
+    add(StoredCodebook{k_codebook_format, cb.family, compute_content_hash(cb),
+                       serialize_codebook(cb)});
+}
+
+void CodebookStore::add(const GsrqCodebookFile& cb) {
+    add(StoredCodebook{k_gsrq_format, "gsrq", gsrq_content_hash(cb.codebooks), serialize_gsrq(cb)});
+}
+
+const StoredCodebook* CodebookStore::find(const std::string& hash) const {
+    const auto it = m_stored.find(hash);
+    return it == m_stored.end() ? nullptr : &it->second;
 }
 
 const UniversalCodebook& CodebookStore::load_cached(const std::string& path) const {
@@ -55,7 +64,12 @@ const UniversalCodebook& CodebookStore::load_cached(const std::string& path) con
 
 GsrqCodebookFile CodebookStore::resolve_gsrq(const std::string& ref) const {
     if (is_hash(ref)) {
-        if (auto it = m_gsrq.find(ref); it != m_gsrq.end()) return it->second;
+        if (const StoredCodebook* s = find(ref)) {
+            if (s->format != k_gsrq_format)
+                throw CorruptError("codebook " + ref + " is a " + s->family +
+                                   " codebook, not a gsrq one");
+            return parse_gsrq(s->text, "embedded " + ref);
+        }
         throw IoError("gsrq codebook " + ref + " not found (not embedded, not given with -c)");
     }
     std::error_code ec;
@@ -65,7 +79,12 @@ GsrqCodebookFile CodebookStore::resolve_gsrq(const std::string& ref) const {
 
 UniversalCodebook CodebookStore::resolve(const std::string& ref) const {
     if (is_hash(ref)) {
-        if (auto it = m_added.find(ref); it != m_added.end()) return it->second;
+        if (const StoredCodebook* s = find(ref)) {
+            if (s->format != k_codebook_format)
+                throw CorruptError("codebook " + ref + " is a " + s->family +
+                                   " codebook, not a universal one");
+            return parse_codebook(s->text, "embedded " + ref);
+        }
         std::error_code ec;
         if (fs::is_directory(m_dir, ec)) {
             for (const auto& sub : fs::directory_iterator(m_dir, ec)) {

@@ -10,6 +10,7 @@
 
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/gsrq_file.hpp"
+#include "fq/io/stored_codebook.hpp"
 
 namespace fq::io {
 
@@ -36,12 +37,15 @@ public:
 
     const std::string& dir() const { return m_dir; }
 
-    // Makes cb resolvable by its content hash (replaces an earlier one with that hash).
-    void add(UniversalCodebook cb);
-    void add(GsrqCodebookFile cb);
-    bool has(const std::string& hash) const {
-        return m_added.count(hash) > 0 || m_gsrq.count(hash) > 0;
-    }
+    // Makes a codebook file of any family resolvable by its content hash (replaces an
+    // earlier one with that hash): embedded in a compressed file, given with -c, or computed
+    // (the typed overloads serialize it).
+    void add(StoredCodebook cb);
+    void add(const UniversalCodebook& cb);
+    void add(const GsrqCodebookFile& cb);
+    bool has(const std::string& hash) const { return m_stored.count(hash) > 0; }
+    // The added codebook file of that hash, or null.
+    const StoredCodebook* find(const std::string& hash) const;
 
     // A path, a path relative to dir(), or a content hash (see the file comment).
     // IoError if no such file or hash; CorruptError if the file is invalid.
@@ -67,8 +71,7 @@ private:
 
     std::string m_dir;
     mutable std::map<std::string, UniversalCodebook> m_loaded;  // by path as given
-    std::map<std::string, UniversalCodebook> m_added;  // by content hash
-    std::map<std::string, GsrqCodebookFile> m_gsrq;    // by content hash
+    std::map<std::string, StoredCodebook> m_stored;  // added codebook files, by content hash
 };
 
 // The fq-train command that makes the (closest) codebook of `family` at payload rate `rate`

@@ -140,7 +140,12 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
     }
     const JsonReader rd("codec file '" + spec + "'", ExitCode::usage);
     Json doc = rd.parse(text);
-    if (const std::string family = codebook_file_family(doc, text, spec); !family.empty()) {
+    const CodecFamily* format_family =
+        doc.is_object() && doc.contains("format") && doc["format"].is_string()
+            ? find_codebook_format(doc["format"].get<std::string>())
+            : nullptr;
+    if (format_family) {
+        const std::string family = format_family->parse_codebook_file(text, spec).family;
         Json j = Json::object();
         j["codec"] = family;
         j["codebook"] = spec;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "fq/core/sha256.hpp"
+#include "fq/io/text_file.hpp"
 
 using Json = nlohmann::ordered_json;
 
@@ -33,19 +34,34 @@ const CodecFamily* find_codec_family(const std::string& name) {
     return nullptr;
 }
 
-std::string codebook_file_family(const Json& doc, const std::string& text,
-                                 const std::string& name) {
-    if (!doc.is_object() || !doc.contains("format") || !doc["format"].is_string()) return "";
-    const std::string format = doc["format"].get<std::string>();
+const CodecFamily* find_codebook_format(const std::string& format) {
     for (const CodecFamily& f : codec_families())
-        if (!f.codebook_format.empty() && f.codebook_format == format)
-            return f.codebook_file_family(text, name);
-    return "";
+        if (!f.codebook_format.empty() && f.codebook_format == format) return &f;
+    return nullptr;
 }
 
-std::string BuiltCodec::codebook_hash() const {
-    if (gsrq) return gsrq->content_hash;
-    return codebook.content_hash;
+std::string needed_codebook(const Json& desc) {
+    if (!desc.is_object() || !desc.contains("codec") || !desc["codec"].is_string()) return "";
+    const CodecFamily* f = find_codec_family(desc["codec"].get<std::string>());
+    if (!f || f->codebook_key.empty() || !desc.contains(f->codebook_key) ||
+        !desc[f->codebook_key].is_string())
+        return "";
+    return desc[f->codebook_key].get<std::string>();
+}
+
+StoredCodebook parse_stored_codebook(const std::string& text, const std::string& name) {
+    const JsonReader rd("codebook file '" + name + "'", ExitCode::corrupt);
+    const Json doc = rd.parse(text);
+    if (!doc.is_object() || !doc.contains("format") || !doc["format"].is_string())
+        rd.fail("not a codebook file (no \"format\")");
+    const std::string format = doc["format"].get<std::string>();
+    const CodecFamily* f = find_codebook_format(format);
+    if (!f) rd.fail("unknown codebook file format \"" + format + "\" in this build");
+    return f->parse_codebook_file(text, name);
+}
+
+StoredCodebook load_stored_codebook(const std::string& path) {
+    return parse_stored_codebook(read_text_file(path, "codebook file"), path);
 }
 
 // ---- ParamReader

@@ -32,6 +32,7 @@
 #include "fq/io/gsrq_file.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/io/stored_codebook.hpp"
 
 namespace fq::io {
 
@@ -40,15 +41,19 @@ namespace fq::io {
 struct BuiltCodec {
     std::shared_ptr<const codecs::Codec> codec;
     nlohmann::ordered_json description;  // stored form
-    UniversalCodebook codebook;  // fib, scalar: what the codec decodes with (to embed in files);
-                                 // other families: empty (family "", content_hash "")
-    std::shared_ptr<const GsrqCodebookFile> gsrq;  // gsrq: its codebook file; else null
+    UniversalCodebook codebook;  // fib, scalar: what the codec decodes with; other families:
+                                 // empty (family "", content_hash "")
+    StoredCodebook stored;       // the codebook file the codec needs, to embed in containers
+                                 // (empty for qjl, scalar+qjl, int, block)
     std::string label;  // short human label, e.g. "fib k=2 N=16 norm/float16" (codec_label)
 
     std::string family() const { return codec ? codec->family() : ""; }
     // The content hash of the codebook file the codec needs ("" for qjl, scalar+qjl, int,
     // block, which are fully given by their description).
-    std::string codebook_hash() const;
+    std::string codebook_hash() const { return stored.content_hash; }
+    // The container's `codebook` attribute: the description's "codebook" (fib, scalar, gsrq;
+    // "" otherwise: faiss codebooks are embedded but named by "file_hash").
+    std::string codebook_attr() const { return description.value("codebook", std::string()); }
 };
 
 // Reads the parameters of one description (normalize): only() first refuses keys outside a
@@ -108,11 +113,15 @@ struct CodecFamily {
         short_form;
     bool accepts_bare = true;  // "FAMILY" alone is a complete short form
     // The "format" value of this family's codebook files ("" = the family needs none; fib
-    // and scalar share "fq-codebook"), and a validating parser of such a file's text that
-    // returns the family the file is for (CorruptError naming `name` if invalid).
+    // and scalar share "fq-codebook"), and a validating parser of such a file's text
+    // (io/stored_codebook.hpp; CorruptError naming `name` if invalid).
     std::string codebook_format;
-    std::function<std::string(const std::string& text, const std::string& name)>
-        codebook_file_family;
+    std::function<StoredCodebook(const std::string& text, const std::string& name)>
+        parse_codebook_file;
+    // The key of a stored description that holds the content hash of the codebook file it
+    // needs ("codebook"; faiss: "file_hash"; "" = none): what a decoder looks up among the
+    // codebooks embedded in a container.
+    std::string codebook_key = "codebook";
     // normalized description (rewritten in place into the stored form) -> codec, codebook,
     // label. generated_checksum: see generated_checksum() below ("" = none).
     std::function<BuiltCodec(nlohmann::ordered_json& norm, const BuildContext& ctx,
@@ -126,10 +135,12 @@ const std::vector<CodecFamily>& codec_families();
 // The entry of that name, or null.
 const CodecFamily* find_codec_family(const std::string& name);
 
-// The family a codebook file is for, from its parsed JSON (its "format" key) and text,
-// validated by that family's parser; "" if doc is not a codebook file of a known format.
-std::string codebook_file_family(const nlohmann::ordered_json& doc, const std::string& text,
-                                 const std::string& name);
+// The family whose codebook files have this "format" value, or null.
+const CodecFamily* find_codebook_format(const std::string& format);
+
+// The content hash of the codebook file a stored description needs (CodecFamily::
+// codebook_key), "" if none or the family is unknown.
+std::string needed_codebook(const nlohmann::ordered_json& stored_description);
 
 // ---- helpers shared by the family files
 

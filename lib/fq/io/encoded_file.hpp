@@ -7,7 +7,7 @@
 //                           + the dump's root attributes
 //   /codebooks/<hex>        uint8 [n]: the codebook file text (JSON), hex = its content
 //                           hash without "sha256:"; attr content_hash; attr format =
-//                           "fq-gsrq-codebook" for a gsrq codebook (absent: universal)
+//                           "fq-gsrq-codebook" / "fq-faiss-codebook" (absent: universal)
 //   /<path>/                one group per encoded dataset (e.g. layer_0/k), attrs: codec
 //                           description, codebook hash, code_bytes, code_bits, shape, ...
 //   /<path>/codes           uint8 [heads, rows, code_bytes]: one code per row; rows = tokens
@@ -40,6 +40,7 @@
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/gsrq_file.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/io/stored_codebook.hpp"
 
 namespace fq::io {
 
@@ -94,7 +95,10 @@ public:
     EncodedFileWriter(const EncodedFileWriter&) = delete;
     EncodedFileWriter& operator=(const EncodedFileWriter&) = delete;
 
-    // Embeds cb (once per content hash; later calls with the same hash do nothing).
+    // Embeds a codebook file of any family (once per content hash; later calls with the same
+    // hash do nothing): its text in /codebooks/<hex>, attribute format for every format but
+    // the universal one. The typed overloads serialize their argument.
+    void add_codebook(const StoredCodebook& cb);
     void add_codebook(const UniversalCodebook& cb);
     void add_codebook(const GsrqCodebookFile& cb);
 
@@ -150,8 +154,11 @@ public:
     std::vector<std::string> codebook_hashes() const;              // embedded universal codebooks
     std::vector<std::string> gsrq_codebook_hashes() const;         // embedded gsrq codebooks
 
-    // The embedded codebook of that hash, parsed and verified (CorruptError if absent or
-    // damaged, or if its content does not hash to `hash`).
+    // The embedded codebook file of that hash, of any family, validated (CorruptError if
+    // absent or damaged, or if its content does not hash to `hash`).
+    StoredCodebook stored_codebook(const std::string& hash) const;
+    bool has_codebook(const std::string& hash) const;  // whether one of that hash is embedded
+    // The same, parsed as a universal codebook.
     UniversalCodebook codebook(const std::string& hash) const;
     // The same for an embedded gsrq codebook file.
     GsrqCodebookFile gsrq_codebook(const std::string& hash) const;

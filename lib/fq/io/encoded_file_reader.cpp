@@ -273,6 +273,26 @@ std::vector<std::string> EncodedFileReader::gsrq_codebook_hashes() const {
     return embedded_hashes(m_impl->file.id(), k_gsrq_format);
 }
 
+bool EncodedFileReader::has_codebook(const std::string& hash) const {
+    return valid_hash(hash) && h5::is_dataset(m_impl->file.id(), "codebooks/" + hash_hex(hash));
+}
+
+StoredCodebook EncodedFileReader::stored_codebook(const std::string& hash) const {
+    const Impl& m = *m_impl;
+    const std::string name = "codebooks/" + (valid_hash(hash) ? hash_hex(hash) : std::string());
+    StoredCodebook cb;
+    try {
+        cb = parse_stored_codebook(m.embedded_text(hash), m.path + ": " + name);
+    } catch (const CorruptError&) {
+        throw;
+    } catch (const Error& e) {
+        m.corrupt(name + ": " + e.what());
+    }
+    if (cb.content_hash != hash)
+        m.corrupt(name + ": embedded codebook hashes to " + cb.content_hash + ", not " + hash);
+    return cb;
+}
+
 UniversalCodebook EncodedFileReader::codebook(const std::string& hash) const {
     const Impl& m = *m_impl;
     const std::string name = "codebooks/" + (valid_hash(hash) ? hash_hex(hash) : std::string());

@@ -123,6 +123,13 @@ const std::string& EncodedFileWriter::path() const {
     return m_impl->out.path();
 }
 
+void EncodedFileWriter::add_codebook(const StoredCodebook& cb) {
+    Impl& m = *m_impl;
+    if (m.codebooks.count(cb.content_hash)) return;
+    m.embed(cb.content_hash, cb.text,
+            cb.format == k_codebook_format ? nullptr : cb.format.c_str());
+}
+
 void EncodedFileWriter::add_codebook(const UniversalCodebook& cb) {
     Impl& m = *m_impl;
     if (m.codebooks.count(cb.content_hash)) return;

@@ -14,9 +14,7 @@
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/hdf5_util.hpp"
-#include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
-#include "fq/io/text_file.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -37,19 +35,9 @@ bool selected(const std::vector<std::string>& globs, const std::string& path) {
     return false;
 }
 
-// Adds a -c codebook file (any family's, io/codec_registry.hpp: codebook_file_family) to
-// the store; returns its content hash.
+// Adds a -c codebook file of any family to the store; returns its content hash.
 std::string add_codebook_file(io::CodebookStore& store, const std::string& path) {
-    const std::string text = io::read_text_file(path, "codebook file");
-    const io::JsonReader rd("codebook file '" + path + "'", ExitCode::corrupt);
-    const std::string family = io::codebook_file_family(rd.parse(text), text, path);
-    if (family == "gsrq") {
-        io::GsrqCodebookFile cb = io::parse_gsrq(text, path);
-        std::string hash = cb.content_hash;
-        store.add(std::move(cb));
-        return hash;
-    }
-    io::UniversalCodebook cb = io::parse_codebook(text, path);  // reports what is wrong
+    io::StoredCodebook cb = io::load_stored_codebook(path);
     std::string hash = cb.content_hash;
     store.add(std::move(cb));
     return hash;
@@ -87,16 +75,14 @@ DecodeSummary run_decode(const DecodeOptions& o) {
         given.insert(add_codebook_file(store, path));
     }
     for (const io::EncodedDataset* e : encoded) {
-        if (e->codebook.empty()) continue;  // qjl, scalar+qjl, int, block: no codebook
-        if (!given.empty() && given.count(e->codebook) == 0)
-            throw CorruptError(o.input + ": " + e->path +
-                               ": codebook hash mismatch: the file needs " + e->codebook +
-                               ", -c gives " + *given.begin());
-        if (store.has(e->codebook)) continue;
-        if (e->codec["codec"] == "gsrq")
-            store.add(reader.gsrq_codebook(e->codebook));
-        else
-            store.add(reader.codebook(e->codebook));
+        const std::string needed = io::needed_codebook(e->codec);
+        if (needed.empty()) continue;  // qjl, scalar+qjl, int, block: no codebook
+        if (!given.empty() && given.count(needed) == 0)
+            throw CorruptError(o.input + ": " + e->path + ": codebook hash mismatch: the file needs " +
+                               needed + ", -c gives " + *given.begin());
+        // Containers written before FAISS codebooks were embedded name a file instead.
+        if (store.has(needed) || (e->codebook.empty() && !reader.has_codebook(needed))) continue;
+        store.add(reader.stored_codebook(needed));
     }
 
     io::KvDumpWriter writer(o.output);

@@ -189,12 +189,8 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     if (!any) throw IoError(o.input + ": no key or value dataset selected");
 
     io::EncodedFileWriter writer(o.output);
-    for (const auto& [key, b] : built) {
-        if (b.gsrq)
-            writer.add_codebook(*b.gsrq);
-        else if (!b.codebook.content_hash.empty())
-            writer.add_codebook(b.codebook);
-    }
+    for (const auto& [key, b] : built)
+        if (!b.stored.empty()) writer.add_codebook(b.stored);
     writer.copy_attrs(src, "", "");
     std::set<std::string> groups_done;
     auto copy_parent_attrs = [&](const std::string& path) {
@@ -233,7 +229,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         e.tokens = info.tokens;
         e.d = info.d;
         e.codec = j.codec->description;
-        e.codebook = j.codec->codebook_hash();
+        e.codebook = j.codec->codebook_attr();
         e.code_bytes = codec.code_bytes();
         e.code_bits = codec.code_bits();
         e.block_vectors = static_cast<std::int64_t>(codec.block_vectors());

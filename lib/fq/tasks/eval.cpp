@@ -28,15 +28,16 @@ struct CompressedSource {
     std::map<std::string, io::BuiltCodec> codecs;  // by dataset path
 
     CompressedSource(const std::string& path, const std::string& codebook_dir)
-        : reader(path), store(codebook_dir) {
-        for (const auto& h : reader.codebook_hashes()) store.add(reader.codebook(h));
-        for (const auto& h : reader.gsrq_codebook_hashes()) store.add(reader.gsrq_codebook(h));
-    }
+        : reader(path), store(codebook_dir) {}
 
     // The codec of ds (built on first use; CorruptError if the description does not build or
     // its sizes disagree with the stored ones).
     const io::BuiltCodec& codec(const io::EncodedDataset& ds) {
         if (auto it = codecs.find(ds.path); it != codecs.end()) return it->second;
+        const std::string needed = io::needed_codebook(ds.codec);
+        if (!needed.empty() && !store.has(needed) &&
+            (!ds.codebook.empty() || reader.has_codebook(needed)))
+            store.add(reader.stored_codebook(needed));
         io::BuiltCodec b = io::make_codec(ds.codec, store, reader.path() + ": " + ds.path,
                                           ExitCode::corrupt, ds.d);
         if (std::abs(b.codec->code_bits() - ds.code_bits) > 1e-9 ||

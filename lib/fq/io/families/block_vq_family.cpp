@@ -40,6 +40,7 @@ BuiltCodec build_block_vq(const std::string& family, Json& norm, UniversalCodebo
     if (s.rotation != core::RotationKind::haar) o << " " << core::to_string(s.rotation);
     o << " " << norm["header"].get<std::string>() << "/" << norm["header_type"].get<std::string>();
     out.label = o.str();
+    out.stored = {k_codebook_format, family, cb.content_hash, serialize_codebook(cb)};
     out.codebook = std::move(cb);
     return out;
 }
@@ -56,6 +57,11 @@ Json block_vq_short_form(const std::string& family, const ShortFormValues& kv,
         if (!ok) throw UsageError(ctx.context + ": unknown key '" + key + "'");
     }
     return j;
+}
+
+StoredCodebook parse_universal_codebook_file(const std::string& text, const std::string& name) {
+    const UniversalCodebook cb = parse_codebook(text, name);
+    return {k_codebook_format, cb.family, cb.content_hash, text};
 }
 
 double short_form_number(const ShortFormValues& kv, const std::string& key,

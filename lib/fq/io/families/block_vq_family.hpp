@@ -26,6 +26,9 @@ nlohmann::ordered_json block_vq_short_form(const std::string& family, const Shor
                                            const ShortFormContext& ctx,
                                            std::initializer_list<const char*> allowed);
 
+// A universal codebook file's text as a StoredCodebook (parse_codebook validates it).
+StoredCodebook parse_universal_codebook_file(const std::string& text, const std::string& name);
+
 // A short-form value as a positive number / a positive integer (UsageError otherwise).
 double short_form_number(const ShortFormValues& kv, const std::string& key,
                          const ShortFormContext& ctx);

@@ -2,8 +2,9 @@
 // quantizer trained by fq-train (codecs/faiss_codecs.hpp) in a FAISS codebook file
 // (io/faiss_file.hpp).
 //   description  configs: {"codec": "faiss-pq"|"faiss-rq", "codebook": FILE}; stored form:
-//                {"codec", "file": that path, "file_hash": its content hash (checked when
-//                decoding)}; the file is not embedded
+//                {"codec", "file": that path, "file_hash": its content hash}; the file is
+//                embedded in containers and found there by file_hash (containers written
+//                before it was embedded decode with the file at its path, hash checked)
 //   short form   faiss-pq:codebook=FILE
 #include <memory>
 
@@ -32,15 +33,22 @@ CodecFamily faiss_family(const std::string& name) {
         return n;
     };
     f.codebook_format = k_faiss_format;
-    f.codebook_file_family = [](const std::string& text, const std::string& file) {
-        return parse_faiss(text, file).codec.family();
+    f.codebook_key = "file_hash";
+    f.parse_codebook_file = [](const std::string& text, const std::string& file) {
+        const FaissCodebookFile fc = parse_faiss(text, file);
+        return StoredCodebook{k_faiss_format, fc.codec.family(), fc.content_hash, text};
     };
     f.short_form = [name](const ShortFormValues& kv, ShortFormContext& ctx) {
         return generic_short_form(name, kv, ctx.context);
     };
     f.build = [name](Json& norm, const BuildContext& ctx, std::string&) {
         const std::string file = norm["file"].get<std::string>();
-        const FaissCodebookFile fc = load_faiss(file);
+        const StoredCodebook* embedded =
+            norm.contains("file_hash") ? ctx.store.find(norm["file_hash"].get<std::string>())
+                                       : nullptr;
+        const FaissCodebookFile fc =
+            embedded ? parse_faiss(embedded->text, "embedded " + embedded->content_hash)
+                     : load_faiss(file);
         if (fc.codec.family() != name)
             ctx.rd.fail("codec '" + name + "' needs a " + name + " file, " + file + " holds a " +
                         fc.codec.family());
@@ -52,6 +60,7 @@ CodecFamily faiss_family(const std::string& name) {
         b.label = name + " M=" + std::to_string(fc.codec.M()) +
                   " nbits=" + std::to_string(fc.codec.nbits());
         b.codec = std::make_shared<codecs::FaissCodec>(fc.codec);
+        b.stored = {k_faiss_format, name, fc.content_hash, serialize_faiss(fc)};
         return b;
     };
     return f;

@@ -26,9 +26,7 @@ void register_fib_family(std::vector<CodecFamily>& out) {
     };
     f.accepts_bare = false;
     f.codebook_format = k_codebook_format;
-    f.codebook_file_family = [](const std::string& text, const std::string& name) {
-        return parse_codebook(text, name).family;
-    };
+    f.parse_codebook_file = families::parse_universal_codebook_file;
     f.short_form = [](const ShortFormValues& kv, ShortFormContext& ctx) {
         Json j = families::block_vq_short_form("fib", kv, ctx, {"rate", "bits", "k", "N"});
         if (kv.count("bits")) throw UsageError(ctx.context + ": fib takes rate=R or k=K,N=N, not bits");

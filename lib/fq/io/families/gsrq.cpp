@@ -24,15 +24,14 @@ void register_gsrq_family(std::vector<CodecFamily>& out) {
         return n;
     };
     f.codebook_format = k_gsrq_format;
-    f.codebook_file_family = [](const std::string& text, const std::string& name) {
-        parse_gsrq(text, name);  // validates
-        return std::string("gsrq");
+    f.parse_codebook_file = [](const std::string& text, const std::string& name) {
+        return StoredCodebook{k_gsrq_format, "gsrq", parse_gsrq(text, name).content_hash, text};
     };
     f.short_form = [](const ShortFormValues& kv, ShortFormContext& ctx) {
         return generic_short_form("gsrq", kv, ctx.context);
     };
     f.build = [](Json& norm, const BuildContext& ctx, std::string&) {
-        auto file = std::make_shared<GsrqCodebookFile>(
+        const auto file = std::make_shared<GsrqCodebookFile>(
             ctx.store.resolve_gsrq(norm["codebook"].get<std::string>()));
         BuiltCodec b;
         b.codec = std::make_shared<codecs::GsrqCodec>(file->codebooks, norm["beam"].get<int>());
@@ -40,7 +39,7 @@ void register_gsrq_family(std::vector<CodecFamily>& out) {
         const auto& c = file->codebooks;
         b.label = "gsrq D=" + std::to_string(c.D) + " K=" + std::to_string(c.K) +
                   " S=" + std::to_string(c.S) + " beam=" + std::to_string(norm["beam"].get<int>());
-        b.gsrq = std::move(file);
+        b.stored = {k_gsrq_format, "gsrq", file->content_hash, serialize_gsrq(*file)};
         return b;
     };
     out.push_back(std::move(f));

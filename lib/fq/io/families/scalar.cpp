@@ -55,9 +55,7 @@ void register_scalar_family(std::vector<CodecFamily>& out) {
     };
     f.accepts_bare = false;
     f.codebook_format = k_codebook_format;
-    f.codebook_file_family = [](const std::string& text, const std::string& name) {
-        return parse_codebook(text, name).family;
-    };
+    f.parse_codebook_file = families::parse_universal_codebook_file;
     f.short_form = [](const ShortFormValues& kv, ShortFormContext& ctx) {
         if (kv.count("rotation") || kv.count("rotation_seed")) {
             // Computed on the fly with the given rotation: the generic form plus defaults.
