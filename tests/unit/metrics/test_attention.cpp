@@ -339,7 +339,7 @@ TEST_CASE("attention: GQA maps query head h to KV head h / (n_heads / n_kv_heads
     CHECK_THROWS_AS(kv_head_for_query_head(8, 8, 4), fq::UsageError);
 }
 
-TEST_CASE("attention: without values there is no output cosine; bad inputs are refused") {
+TEST_CASE("attention: without values there is no output cosine, bad inputs are refused") {
     const Head h = random_head(10, 4, 70, 0.3f);
     const AttentionMetrics m =
         attention_metrics(h.q.data(), h.k.data(), nullptr, h.kh.data(), nullptr, 10, 4);

@@ -44,7 +44,7 @@ TEST_CASE("summarize: 1..10 against R's quantile(type = 7) and sd()") {
           doctest::Approx(9.1).epsilon(1e-15));
 }
 
-TEST_CASE("summarize: NaN items are skipped and counted; infinities are an error") {
+TEST_CASE("summarize: NaN items are skipped and counted, infinities are an error") {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const Summary s = summarize(std::vector<double>{4, nan, 1, 7, nan, 3});
     CHECK(s.n == 4);
