@@ -234,7 +234,7 @@ TEST_SUITE("bitpack") {
         CHECK(fq::codecs::read_bits(code.data(), 0, 16) == 0xBEEF);
     }
 
-    TEST_CASE("unpacked indices stay below the radix on arbitrary bytes; canonical()") {
+    TEST_CASE("unpacked indices stay below the radix on arbitrary bytes, canonical()") {
         fq::core::Rng rng(5);
         std::size_t non_canonical = 0;
         for (std::uint32_t N : {3u, 5u, 7u, 100u, 257u, 1000u, 65535u})
@@ -262,7 +262,7 @@ TEST_SUITE("bitpack") {
         CHECK(IndexPacker(16, 10).canonical(ones.data(), 0));
     }
 
-    TEST_CASE("argument checks; a bad index writes nothing") {
+    TEST_CASE("argument checks, a bad index writes nothing") {
         CHECK_THROWS_AS(IndexPacker(0, 4), fq::UsageError);
         const IndexPacker p(5, 4);
         const std::uint32_t idx[] = {1, 2, 5, 0};

@@ -66,7 +66,7 @@ TEST_SUITE("gsrq") {
         CHECK_THROWS_AS(GsrqCodec{bad}, UsageError);
     }
 
-    TEST_CASE("greedy codes equal the naive stage-by-stage search; decode sums the centroids") {
+    TEST_CASE("greedy codes equal the naive stage-by-stage search, decode sums the centroids") {
         const int d = 16, D = 4, K = 16, S = 3;
         const GsrqCodebooks cb = trained(d, D, K, S, 5);
         const GsrqCodec c(cb);
@@ -137,7 +137,7 @@ TEST_SUITE("gsrq") {
         }
     }
 
-    TEST_CASE("re-encoding decoded data: idempotent for S = 1; for S = 2 measured") {
+    TEST_CASE("re-encoding decoded data: idempotent for S = 1, for S = 2 measured") {
         const int d = 16;
         const std::size_t n = 300;
         const auto x = data(n, d, 10);

@@ -105,7 +105,7 @@ TEST_SUITE("nearest") {
         }
     }
 
-    TEST_CASE("ties go to the lowest index; k = 1 handles unsorted codebooks and midpoints") {
+    TEST_CASE("ties go to the lowest index, k = 1 handles unsorted codebooks and midpoints") {
         const BlockCodebook cb{1, 4, {0.5, -0.5, 1.5, -1.5}};
         const NearestCodeword search(cb);
         const std::vector<float> y{0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.6f, -0.4f};

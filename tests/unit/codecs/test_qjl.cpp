@@ -176,7 +176,7 @@ TEST_SUITE("qjl") {
 }
 
 TEST_SUITE("scalar_qjl") {
-    TEST_CASE("code = (b-1)-bit scalar code, then the QJL code of the residual; exact sizes") {
+    TEST_CASE("code = (b-1)-bit scalar code, then the QJL code of the residual, exact sizes") {
         const int d = 64, b = 3;
         ScalarQjlParams p;
         p.d = d;

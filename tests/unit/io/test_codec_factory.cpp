@@ -56,7 +56,7 @@ TEST_SUITE("codec_factory") {
                         CorruptError);
     }
 
-    TEST_CASE("make_codec by path and by hash; family must match") {
+    TEST_CASE("make_codec by path and by hash, family must match") {
         TempDir tmp;
         const UniversalCodebook cb = scalar_codebook(64, 2);
         save_codebook(cb, tmp / "s2.json", false);

@@ -496,7 +496,7 @@ TEST_SUITE("encoded_file") {
         }
     }
 
-    TEST_CASE("a gsrq container decodes on its own; a damaged embedded gsrq codebook is refused") {
+    TEST_CASE("a gsrq container decodes on its own, a damaged embedded gsrq codebook is refused") {
         TempDir tmp;
         std::vector<float> x(4 * 512 * 64);
         KvDumpReader src(k_sample);

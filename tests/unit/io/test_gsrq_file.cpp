@@ -74,7 +74,7 @@ TEST_SUITE("gsrq_file") {
         }
     }
 
-    TEST_CASE("save and load; an existing file needs force") {
+    TEST_CASE("save and load, an existing file needs force") {
         const fq::test::TempDir tmp;
         const fs::path& dir = tmp.path;
         const GsrqCodebookFile f = small_file();

@@ -345,7 +345,7 @@ TEST_SUITE("kv_dump") {
         CHECK(r2.read(k, Slab{0, 1, 2, 3}) == std::vector<float>{1.5f, 2.5f, 3.5f});
     }
 
-    TEST_CASE("writer round trip: float32 exact, float16 and bfloat16 rounded; h5py agrees") {
+    TEST_CASE("writer round trip: float32 exact, float16 and bfloat16 rounded, h5py agrees") {
         TempDir tmp;
         const int H = 3, T = 50, D = 12;
         std::vector<float> x(static_cast<std::size_t>(H) * T * D);

@@ -2,11 +2,11 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "fq/core/error.hpp"
 #include "fq/core/parallel.hpp"
+#include "fq/core/rng.hpp"
 #include "fq/metrics/fidelity.hpp"
 
 #include "test_support.hpp"
@@ -64,12 +64,12 @@ TEST_CASE("cosine_similarity: scaling, sign and the zero-vector rule") {
 
 TEST_CASE("vector_fidelity: x_hat = 2x has cosine 1, x_hat = 0.9x has nmse 0.01") {
     const std::size_t n = 50, d = 16;
-    std::mt19937_64 rng(3);
-    std::uniform_int_distribution<int> u(-20, 20);
+    fq::core::Rng rng(3);
+    const auto u = [&rng] { return static_cast<int>(rng.below(41)) - 20; };  // -20 .. 20
     std::vector<float> x(n * d), x2(n * d), x09(n * d);
     for (std::size_t i = 0; i < n * d; ++i) {
         // multiples of 10 so that 0.9x is exact in float
-        x[i] = static_cast<float>(10 * u(rng));
+        x[i] = static_cast<float>(10 * u());
         if (i % d == 0) x[i] = 10.0f;  // no zero rows
         x2[i] = 2 * x[i];
         x09[i] = static_cast<float>(9 * (x[i] / 10));
@@ -134,13 +134,13 @@ TEST_CASE("db_above_shannon: closed forms") {
 
 TEST_CASE("inner_product_error: a constant shift k_hat = k + c has bias <q, c>") {
     const std::size_t m = 12, n = 12, d = 4;
-    std::mt19937_64 rng(5);
-    std::uniform_int_distribution<int> u(-16, 16);
+    fq::core::Rng rng(5);
+    const auto u = [&rng] { return static_cast<int>(rng.below(33)) - 16; };  // -16 .. 16
     std::vector<float> q(m * d), k(n * d), kh(n * d);
     const float shift[d] = {0.5f, -1.0f, 0.25f, 2.0f};
-    for (auto& v : q) v = static_cast<float>(u(rng)) / 8;
+    for (auto& v : q) v = static_cast<float>(u()) / 8;
     for (std::size_t i = 0; i < n * d; ++i) {
-        k[i] = static_cast<float>(u(rng)) / 8;
+        k[i] = static_cast<float>(u()) / 8;
         kh[i] = k[i] + shift[i % d];
     }
     std::vector<double> qc(m);

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <vector>
 
 #include "fq/core/error.hpp"
+#include "fq/core/rng.hpp"
 #include "fq/metrics/stats.hpp"
 
 using fq::metrics::Accumulator;
@@ -44,7 +44,7 @@ TEST_CASE("summarize: 1..10 against R's quantile(type = 7) and sd()") {
           doctest::Approx(9.1).epsilon(1e-15));
 }
 
-TEST_CASE("summarize: NaN items are skipped and counted; infinities are an error") {
+TEST_CASE("summarize: NaN items are skipped and counted, infinities are an error") {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const Summary s = summarize(std::vector<double>{4, nan, 1, 7, nan, 3});
     CHECK(s.n == 4);
@@ -70,10 +70,9 @@ TEST_CASE("summarize: empty and single-item inputs") {
 }
 
 TEST_CASE("summarize: naive two-pass formulas on random values") {
-    std::mt19937_64 rng(7);
-    std::normal_distribution<double> g(0.3, 2.0);
+    fq::core::Rng rng(7);
     std::vector<double> v(257);
-    for (auto& x : v) x = g(rng);
+    for (auto& x : v) x = 0.3 + 2.0 * rng.normal();  // N(0.3, 2^2)
     double mean = 0;
     for (double x : v) mean += x;
     mean /= static_cast<double>(v.size());
@@ -94,12 +93,12 @@ TEST_CASE("summarize: naive two-pass formulas on random values") {
 }
 
 TEST_CASE("Accumulator: merging in any order gives byte-identical summaries") {
-    std::mt19937_64 rng(11);
-    std::uniform_real_distribution<double> u(0.9, 1.0);
+    fq::core::Rng rng(11);
+    const auto u = [&rng] { return 0.9 + 0.1 * rng.uniform(); };  // uniform in (0.9, 1)
     Accumulator a, b, c;
-    for (int i = 0; i < 1000; ++i) a.add(u(rng));
-    for (int i = 0; i < 333; ++i) b.add(u(rng));
-    for (int i = 0; i < 77; ++i) c.add(u(rng));
+    for (int i = 0; i < 1000; ++i) a.add(u());
+    for (int i = 0; i < 333; ++i) b.add(u());
+    for (int i = 0; i < 77; ++i) c.add(u());
 
     Accumulator abc, cba;
     abc.merge(a);

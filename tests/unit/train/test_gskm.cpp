@@ -178,7 +178,7 @@ TEST_SUITE("gskm") {
         CHECK_THROWS_AS(kmeans(x.data(), 10, 2, nullptr, o), NumericError);
     }
 
-    TEST_CASE("GSRQ training: 2 stages have lower MSE than 1; per-stage statistics") {
+    TEST_CASE("GSRQ training: 2 stages have lower MSE than 1, per-stage statistics") {
         const int d = 32;
         const std::size_t n = 1500;
         const auto xd = clustered(n * 4, 8, 0.8, 13);  // (n, 32) as 4 sub-vectors of 8
