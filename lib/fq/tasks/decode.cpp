@@ -13,7 +13,7 @@
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
-#include "fq/io/hdf5_util.hpp"
+#include "fq/io/metadata_copy.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
@@ -21,8 +21,6 @@
 namespace fs = std::filesystem;
 
 namespace fq::tasks {
-
-namespace h5 = io::h5;
 
 namespace {
 
@@ -56,7 +54,6 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     core::set_threads(o.threads);
 
     io::EncodedFileReader reader(o.input);
-    const auto src = static_cast<hid_t>(reader.file_id());
 
     std::vector<const io::EncodedDataset*> encoded;
     for (const io::EncodedDataset& e : reader.datasets())
@@ -86,18 +83,8 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     }
 
     io::KvDumpWriter writer(o.output);
-    const auto dst = static_cast<hid_t>(writer.file_id());
-    h5::copy_attrs(src, dst, {"fq_format", "fq_format_version", "fq_version", "fq_index"});
-    std::set<std::string> groups_done;
-    auto copy_parent_attrs = [&](const std::string& path) {
-        for (const std::string& g : parent_groups(path)) {
-            if (!groups_done.insert(g).second) continue;
-            h5::Group sg = h5::open_group(src, g);
-            if (h5::list_attrs(sg.id()).empty()) continue;
-            h5::Group dg = h5::create_group(dst, g);
-            h5::copy_attrs(sg.id(), dg.id());
-        }
-    };
+    io::ContainerToDump metadata(reader, writer);
+    metadata.root();
 
     DecodeSummary s;
     std::vector<float> x;
@@ -123,17 +110,10 @@ DecodeSummary run_decode(const DecodeOptions& o) {
                                                : io::parse_range(o.tokens, e.tokens, "--tokens");
         const int hn = static_cast<int>(h1 - h0);
         writer.create(e.path, hn, t1 - t0, e.d, o.dtype, e.axes);
-        {
-            h5::Dataset from = h5::open_dataset(src, e.path + "/codes");
-            h5::Dataset to = h5::open_dataset(dst, e.path);
-            h5::copy_attrs(from.id(), to.id(), {"dtype", "fq_dtype"});
-            if (sliced)
-                h5::write_attr_string(to.id(), "fq_slice",
-                                      "heads [" + std::to_string(h0) + ", " + std::to_string(h1) +
-                                          "), tokens [" + std::to_string(t0) + ", " +
-                                          std::to_string(t1) + ")");
-        }
-        copy_parent_attrs(e.path);
+        metadata.decoded(e.path, sliced ? "heads [" + std::to_string(h0) + ", " +
+                                              std::to_string(h1) + "), tokens [" +
+                                              std::to_string(t0) + ", " + std::to_string(t1) + ")"
+                                        : std::string());
 
         const std::size_t d = static_cast<std::size_t>(e.d);
         const std::int64_t B = e.block_tokens;
@@ -154,8 +134,7 @@ DecodeSummary run_decode(const DecodeOptions& o) {
         log_verbose("decoded " + e.path);
     }
     for (const std::string& c : copied) {
-        h5::copy_object(src, c, dst, c);
-        copy_parent_attrs(c);
+        metadata.verbatim(c);
         ++s.copied;
     }
     bar.finish();

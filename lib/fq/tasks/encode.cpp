@@ -17,7 +17,7 @@
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
-#include "fq/io/hdf5_util.hpp"
+#include "fq/io/metadata_copy.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/tasks/paths.hpp"
@@ -27,8 +27,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 namespace fq::tasks {
-
-namespace h5 = io::h5;
 
 namespace {
 
@@ -132,7 +130,6 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     layout.select = o.select;
     layout.axes = o.axes;
     io::KvDumpReader reader(o.input, layout);
-    const auto src = static_cast<hid_t>(reader.file_id());
 
     // Resolve every codec before writing anything: d mismatches and missing codebooks fail
     // fast and leave no output.
@@ -191,14 +188,8 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     io::EncodedFileWriter writer(o.output);
     for (const auto& [key, b] : built)
         if (!b.stored.empty()) writer.add_codebook(b.stored);
-    writer.copy_attrs(src, "", "");
-    std::set<std::string> groups_done;
-    auto copy_parent_attrs = [&](const std::string& path) {
-        for (const std::string& g : parent_groups(path)) {
-            if (!groups_done.insert(g).second) continue;
-            if (!h5::list_attrs(h5::open_group(src, g).id()).empty()) writer.copy_attrs(src, g, g);
-        }
-    };
+    io::DumpToContainer metadata(reader, writer);
+    metadata.root();
 
     std::map<io::KvKind, EncodeRow> rows;
     std::vector<float> x, padded;
@@ -211,8 +202,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     for (const Job& j : jobs) {
         const io::DatasetInfo& info = j.info;
         if (j.codec == nullptr) {
-            writer.copy_dataset(src, info.path);
-            copy_parent_attrs(info.path);
+            metadata.verbatim(info.path);
             log_verbose("copied " + info.path + " verbatim");
             continue;
         }
@@ -236,8 +226,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         // A checksum block holds whole groups: B rounded up to a multiple of G.
         e.block_tokens = (o.chunk_tokens + e.block_vectors - 1) / e.block_vectors * e.block_vectors;
         writer.create(e);
-        writer.copy_attrs(src, info.path, info.path, /*onto_codes=*/true);
-        copy_parent_attrs(info.path);
+        metadata.encoded(info.path);
 
         const std::size_t d = static_cast<std::size_t>(info.d), cb = codec.code_bytes();
         const std::size_t G = codec.block_vectors();
@@ -297,10 +286,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         r.seconds += seconds_since(t0);
         log_verbose("encoded " + info.path + ": " + std::to_string(nv) + " vectors");
     }
-    for (const std::string& other : reader.other_datasets()) {
-        writer.copy_dataset(src, other);
-        copy_parent_attrs(other);
-    }
+    for (const std::string& other : reader.other_datasets()) metadata.verbatim(other);
     bar.finish();
     writer.commit();
 

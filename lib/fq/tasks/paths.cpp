@@ -27,11 +27,4 @@ void check_new_output(const std::string& output, bool force) {
         throw IoError("output directory '" + dir.string() + "' does not exist");
 }
 
-std::vector<std::string> parent_groups(const std::string& path) {
-    std::vector<std::string> out;
-    for (std::size_t i = path.find('/'); i != std::string::npos; i = path.find('/', i + 1))
-        out.push_back(path.substr(0, i));
-    return out;
-}
-
 }  // namespace fq::tasks

@@ -16,8 +16,4 @@ void refuse_existing_output(const std::string& output, const std::string& input,
 // "output directory '<dir>' does not exist" if its directory is missing.
 void check_new_output(const std::string& output, bool force);
 
-// "a/b/c" -> {"a", "a/b"}: the groups above a dataset path (no leading slash), outermost
-// first.
-std::vector<std::string> parent_groups(const std::string& path);
-
 }  // namespace fq::tasks
