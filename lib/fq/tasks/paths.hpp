@@ -1,5 +1,5 @@
-// Paths the tasks check before writing and walk while copying: the refusal of an output
-// that exists (or is the input), and the parent groups of an HDF5 dataset path.
+// Paths the tasks check before writing: the refusal of an output that exists (or is the
+// input), or whose directory is missing.
 #pragma once
 
 #include <string>

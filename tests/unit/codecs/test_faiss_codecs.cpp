@@ -44,7 +44,7 @@ constexpr const char* train_sample = "fq-train faiss-pq / faiss-rq on the real s
 #include "fq/io/text_file.hpp"
 #include "fq/tasks/decode.hpp"
 #include "fq/tasks/encode.hpp"
-#include "fq/tasks/train.hpp"
+#include "fq/tasks/train_faiss.hpp"
 
 #include "test_support.hpp"
 
@@ -245,25 +245,25 @@ TEST_SUITE("faiss_codecs") {
         TempDir tmp;
         for (const char* family : {"faiss-pq", "faiss-rq"}) {
             CAPTURE(family);
-            tasks::TrainOptions o;
+            tasks::TrainFaissOptions o;
             o.family = family;
-            o.input = std::string(FQ_SOURCE_DIR) + "/data/sample_kv_d64.h5";
-            o.tensor = "v";
-            o.faiss_M = 8;
-            o.faiss_nbits = 4;
-            o.tokens = "0:256";
-            o.output = tmp / "t.json";
-            o.force = true;
-            o.verbosity = -1;
-            tasks::run_train(o);
-            const io::FaissCodebookFile f = io::load_faiss(o.output);
+            o.data.input = std::string(FQ_SOURCE_DIR) + "/data/sample_kv_d64.h5";
+            o.data.tensor = "v";
+            o.M = 8;
+            o.nbits = 4;
+            o.data.tokens = "0:256";
+            o.run.output = tmp / "t.json";
+            o.run.force = true;
+            o.run.verbosity = -1;
+            tasks::run_train_faiss(o);
+            const io::FaissCodebookFile f = io::load_faiss(o.run.output);
             CHECK(f.codec.family() == family);
             CHECK(f.codec.dim() == 64);
             CHECK(f.codec.code_bits() == 32.0);
             CHECK(f.construction["tensor"] == "v");
             CHECK(f.construction["tokens"] == "0:256");
-            o.force = false;
-            CHECK_THROWS_AS(tasks::run_train(o), UsageError);  // existing output
+            o.run.force = false;
+            CHECK_THROWS_AS(tasks::run_train_faiss(o), UsageError);  // existing output
         }
     }
 }

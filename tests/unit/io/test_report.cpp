@@ -1,8 +1,5 @@
-// Report writers (CSV, JSON, text), the refusal check, the Pareto frontier and the gnuplot
-// script of fq-eval.
+// Report writers (CSV, JSON, text), the refusal check and the gnuplot script of fq-eval.
 #include <doctest/doctest.h>
-
-#include <stdlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -14,7 +11,6 @@
 #include "fq/core/error.hpp"
 #include "fq/io/plot.hpp"
 #include "fq/io/report.hpp"
-#include "fq/tasks/eval.hpp"
 
 using fq::io::Cell;
 using fq::io::ResultClaim;
@@ -30,26 +26,6 @@ Table small_table() {
     t.rows.push_back({std::string("a,\"b\""), std::string("v"), std::int64_t{3},
                       std::numeric_limits<double>::quiet_NaN(), Cell{}});
     return t;
-}
-
-// A tiny GQA dump: 1 layer, 4 query heads, 2 KV heads, T tokens, d = 8, random values.
-std::string write_gqa_dump(const std::string& dir, int T) {
-    const std::string path = dir + "/gqa.h5";
-    fq::io::KvDumpWriter w(path);
-    unsigned state = 12345;
-    const auto rnd = [&] {
-        state = state * 1103515245u + 12345u;
-        return static_cast<float>((state >> 8) & 0xFFFF) / 65536.0f - 0.5f;
-    };
-    for (const auto& [name, heads] :
-         {std::pair{"layer_0/q", 4}, std::pair{"layer_0/k", 2}, std::pair{"layer_0/v", 2}}) {
-        std::vector<float> x(static_cast<std::size_t>(heads) * T * 8);
-        for (auto& e : x) e = rnd();
-        w.create(name, heads, T, 8);
-        w.write(name, fq::io::Slab{0, heads, 0, T}, x.data());
-    }
-    w.commit();
-    return path;
 }
 
 }  // namespace
@@ -141,13 +117,6 @@ TEST_SUITE("report") {
         CHECK(fq::io::refusal_reason(c).empty());
     }
 
-    TEST_CASE("Pareto frontier of (compression, fidelity)") {
-        const std::vector<double> x = {2, 4, 4, 8, 3, 16};
-        const std::vector<double> y = {0.999, 0.99, 0.98, 0.95, 0.97, 0.5};
-        const auto f = fq::tasks::pareto_front(x, y);
-        CHECK(f == std::vector<bool>{true, true, false, true, false, true});
-    }
-
     TEST_CASE("gnuplot script: terminal, log axes, inline data, skipped points") {
         fq::io::Plot p;
         p.title = "t";
@@ -167,72 +136,5 @@ TEST_SUITE("report") {
         CHECK_THROWS_AS(fq::io::gnuplot_script(p, "out.pdf"), fq::UsageError);
         p.series[0].y = {0, 0, 0};
         CHECK_THROWS_AS(fq::io::gnuplot_script(p, "out.png"), fq::UsageError);
-    }
-
-    TEST_CASE("eval columns are the documented ones") {
-        const auto& c = fq::tasks::eval_columns();
-        REQUIRE(c.size() == 39);
-        CHECK(c.front() == "codec");
-        CHECK(c[9] == "compression_ratio");
-        CHECK(c.back() == "out_cos_min");
-    }
-
-    TEST_CASE("evaluate_dump: GQA mapping, causal masking, row layout, refusal claim") {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "fq_test_report.XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        const int T = 16;
-        const fq::io::KvDumpReader dump(write_gqa_dump(tmpl, T));
-        // Decoding changes only the keys of KV head 1 at the last token (t = T-1).
-        const fq::tasks::DecodeFn decode = [&](const fq::io::DatasetInfo& info,
-                                               const std::vector<float>& x) {
-            std::vector<float> y = x;
-            if (info.kind == fq::io::KvKind::k)
-                for (int i = 0; i < 8; ++i)
-                    y[(static_cast<std::size_t>(1) * T + (T - 1)) * 8 + i] += 0.5f;
-            return y;
-        };
-        fq::tasks::CodecLabel codec;
-        codec.k.nominal_bits = codec.k.achieved_bits = 2.25;
-        codec.v.nominal_bits = codec.v.achieved_bits = 2.25;
-        const auto ev = fq::tasks::evaluate_dump(dump, decode, codec, {});
-        const Table& t = ev.table;
-        CHECK(ev.queries_in_dump);
-        CHECK(ev.n_heads == 4);
-        CHECK(ev.n_kv_heads == 2);
-        // 3 overall + 3 per layer + 2 K + 2 V + 4 attention rows
-        REQUIRE(t.rows.size() == 14);
-        CHECK(t.text(0, "tensor") == "k");
-        CHECK(t.text(2, "tensor") == "attn");
-        CHECK(t.real(2, "queries") == 4 * T);
-        CHECK(t.real(0, "compression_ratio") == doctest::Approx(16 / 2.25));
-        for (std::size_t r = 6; r < t.rows.size(); ++r) {
-            const std::string tensor = t.text(r, "tensor");
-            const double head = t.real(r, "head");
-            if (tensor == "k") {
-                CHECK((t.real(r, "mse") > 0) == (head == 1));
-            } else if (tensor == "v") {
-                CHECK(t.real(r, "mse") == 0);
-            } else {
-                // Query heads 0, 1 read KV head 0 (untouched); 2, 3 read KV head 1, where only
-                // the last query sees the changed key: KL > 0 but only for 1 query in T.
-                const double kl = t.real(r, "kl");
-                if (head < 2) {
-                    CHECK(kl == 0);
-                    CHECK(t.real(r, "out_cos") == doctest::Approx(1.0).epsilon(1e-12));
-                } else {
-                    CHECK(kl > 0);
-                    CHECK(t.real(r, "top1") >= (T - 1.0) / T);
-                }
-            }
-        }
-        const auto claim = fq::tasks::claim_of(ev, codec);
-        CHECK(claim.total_sq_error == doctest::Approx(8 * 0.25));
-        CHECK(fq::io::refusal_reason(claim).empty());
-        const auto same = fq::tasks::evaluate_dump(
-            dump, [](const fq::io::DatasetInfo&, const std::vector<float>& x) { return x; }, codec,
-            {});
-        CHECK(fq::io::zero_distortion_reason(fq::tasks::claim_of(same, codec)) != "");
-        std::filesystem::remove_all(tmpl);
     }
 }

@@ -1,0 +1,204 @@
+// The tasks behind fq-eval dump mode (tasks/eval): the documented columns, evaluate_dump on a
+// small GQA dump against hand-computed expectations, and run_eval on a compressed file
+// (decoded in memory, no temporary file) against the same evaluation of its decoded dump.
+#include <doctest/doctest.h>
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "fq/io/kv_dump.hpp"
+#include "fq/io/report.hpp"
+#include "fq/tasks/decode.hpp"
+#include "fq/tasks/encode.hpp"
+#include "fq/tasks/eval.hpp"
+
+#include "test_support.hpp"
+
+using fq::io::Table;
+using fq::test::TempDir;
+
+namespace {
+
+const std::string k_sample = std::string(FQ_SOURCE_DIR) + "/data/sample_kv_d64.h5";
+
+// A tiny GQA dump: 1 layer, 4 query heads, 2 KV heads, T tokens, d = 8, random values.
+std::string write_gqa_dump(const std::string& dir, int T) {
+    const std::string path = dir + "/gqa.h5";
+    fq::io::KvDumpWriter w(path);
+    unsigned state = 12345;
+    const auto rnd = [&] {
+        state = state * 1103515245u + 12345u;
+        return static_cast<float>((state >> 8) & 0xFFFF) / 65536.0f - 0.5f;
+    };
+    for (const auto& [name, heads] :
+         {std::pair{"layer_0/q", 4}, std::pair{"layer_0/k", 2}, std::pair{"layer_0/v", 2}}) {
+        std::vector<float> x(static_cast<std::size_t>(heads) * T * 8);
+        for (auto& e : x) e = rnd();
+        w.create(name, heads, T, 8);
+        w.write(name, fq::io::Slab{0, heads, 0, T}, x.data());
+    }
+    w.commit();
+    return path;
+}
+
+nlohmann::json read_json(const std::string& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+}
+
+// Sets an environment variable for the lifetime of the object.
+struct ScopedEnv {
+    std::string name, old;
+    bool had = false;
+    ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
+        if (const char* v = std::getenv(name.c_str())) {
+            had = true;
+            old = v;
+        }
+        ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    ~ScopedEnv() {
+        if (had)
+            ::setenv(name.c_str(), old.c_str(), 1);
+        else
+            ::unsetenv(name.c_str());
+    }
+};
+
+}  // namespace
+
+TEST_SUITE("eval") {
+    TEST_CASE("Pareto frontier of (compression, fidelity)") {
+        const std::vector<double> x = {2, 4, 4, 8, 3, 16};
+        const std::vector<double> y = {0.999, 0.99, 0.98, 0.95, 0.97, 0.5};
+        const auto f = fq::tasks::pareto_front(x, y);
+        CHECK(f == std::vector<bool>{true, true, false, true, false, true});
+    }
+
+    TEST_CASE("eval columns are the documented ones") {
+        const auto& c = fq::tasks::eval_columns();
+        REQUIRE(c.size() == 39);
+        CHECK(c.front() == "codec");
+        CHECK(c[9] == "compression_ratio");
+        CHECK(c.back() == "out_cos_min");
+    }
+
+    TEST_CASE("evaluate_dump: GQA mapping, causal masking, row layout, refusal claim") {
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "fq_test_report.XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        const int T = 16;
+        const fq::io::KvDumpReader dump(write_gqa_dump(tmpl, T));
+        // Decoding changes only the keys of KV head 1 at the last token (t = T-1).
+        const fq::tasks::DecodeFn decode = [&](const fq::io::DatasetInfo& info,
+                                               const std::vector<float>& x) {
+            std::vector<float> y = x;
+            if (info.kind == fq::io::KvKind::k)
+                for (int i = 0; i < 8; ++i)
+                    y[(static_cast<std::size_t>(1) * T + (T - 1)) * 8 + i] += 0.5f;
+            return y;
+        };
+        fq::tasks::CodecLabel codec;
+        codec.k.nominal_bits = codec.k.achieved_bits = 2.25;
+        codec.v.nominal_bits = codec.v.achieved_bits = 2.25;
+        const auto ev = fq::tasks::evaluate_dump(dump, decode, codec, {});
+        const Table& t = ev.table;
+        CHECK(ev.queries_in_dump);
+        CHECK(ev.n_heads == 4);
+        CHECK(ev.n_kv_heads == 2);
+        // 3 overall + 3 per layer + 2 K + 2 V + 4 attention rows
+        REQUIRE(t.rows.size() == 14);
+        CHECK(t.text(0, "tensor") == "k");
+        CHECK(t.text(2, "tensor") == "attn");
+        CHECK(t.real(2, "queries") == 4 * T);
+        CHECK(t.real(0, "compression_ratio") == doctest::Approx(16 / 2.25));
+        for (std::size_t r = 6; r < t.rows.size(); ++r) {
+            const std::string tensor = t.text(r, "tensor");
+            const double head = t.real(r, "head");
+            if (tensor == "k") {
+                CHECK((t.real(r, "mse") > 0) == (head == 1));
+            } else if (tensor == "v") {
+                CHECK(t.real(r, "mse") == 0);
+            } else {
+                // Query heads 0, 1 read KV head 0 (untouched); 2, 3 read KV head 1, where only
+                // the last query sees the changed key: KL > 0 but only for 1 query in T.
+                const double kl = t.real(r, "kl");
+                if (head < 2) {
+                    CHECK(kl == 0);
+                    CHECK(t.real(r, "out_cos") == doctest::Approx(1.0).epsilon(1e-12));
+                } else {
+                    CHECK(kl > 0);
+                    CHECK(t.real(r, "top1") >= (T - 1.0) / T);
+                }
+            }
+        }
+        const auto claim = fq::tasks::claim_of(ev, codec);
+        CHECK(claim.total_sq_error == doctest::Approx(8 * 0.25));
+        CHECK(fq::io::refusal_reason(claim).empty());
+        const auto same = fq::tasks::evaluate_dump(
+            dump, [](const fq::io::DatasetInfo&, const std::vector<float>& x) { return x; }, codec,
+            {});
+        CHECK(fq::io::zero_distortion_reason(fq::tasks::claim_of(same, codec)) != "");
+        std::filesystem::remove_all(tmpl);
+    }
+
+    TEST_CASE("fq-eval -c decodes in memory: same metrics as -d on its decoded dump, no temp file") {
+        TempDir tmp;
+        for (const char* spec : {"scalar:bits=2", "int:bits=4,group=32"}) {
+            CAPTURE(spec);
+            fq::tasks::EncodeOptions eo;
+            eo.input = k_sample;
+            eo.output = tmp / "c.fq.h5";
+            eo.k_codec = eo.v_codec = spec;
+            eo.force = true;
+            eo.verbosity = -1;
+            fq::tasks::run_encode(eo);
+            fq::tasks::DecodeOptions dopt;
+            dopt.input = eo.output;
+            dopt.output = tmp / "decoded.h5";
+            dopt.force = true;
+            dopt.verbosity = -1;
+            fq::tasks::run_decode(dopt);
+
+            const std::string temp_dir = tmp / "tmpdir";
+            std::filesystem::create_directories(temp_dir);
+            fq::tasks::EvalOptions e;
+            e.input = k_sample;
+            e.compressed = eo.output;
+            e.json = tmp / "c.json";
+            e.verbosity = -1;
+            {
+                const ScopedEnv env("TMPDIR", temp_dir);
+                fq::tasks::run_eval(e);
+            }
+            CHECK(std::filesystem::is_empty(temp_dir));
+            e.compressed.clear();
+            e.decoded = dopt.output;
+            e.json = tmp / "d.json";
+            fq::tasks::run_eval(e);
+
+            const nlohmann::json c = read_json(tmp / "c.json"), d = read_json(tmp / "d.json");
+            REQUIRE(c["rows"].size() == d["rows"].size());
+            std::size_t compared = 0;
+            for (std::size_t r = 0; r < c["rows"].size(); ++r)
+                for (const char* col : {"mse", "nmse", "cos_mean", "ip_rmse", "kl", "top1",
+                                        "out_cos", "score_cos", "prob_cos"}) {
+                    const auto& a = c["rows"][r];
+                    if (!a.contains(col)) continue;
+                    CAPTURE(r);
+                    CAPTURE(col);
+                    CHECK(a[col] == d["rows"][r][col]);
+                    ++compared;
+                }
+            CHECK(compared > 20);
+            // The compressed path knows the rate; the decoded dump alone does not.
+            CHECK(c["rate"]["k"]["nominal_bits"].get<double>() > 0);
+            CHECK(d["rate"]["k"]["nominal_bits"].is_null());
+        }
+    }
+}
