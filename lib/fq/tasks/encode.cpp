@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fq/codecs/group_coding.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
@@ -29,9 +30,6 @@ using Json = nlohmann::ordered_json;
 namespace fq::tasks {
 
 namespace {
-
-// Vectors per parallel work item: fixed, so the output never depends on the thread count.
-constexpr std::size_t k_vectors_per_chunk = 512;
 
 using Clock = std::chrono::steady_clock;
 
@@ -229,33 +227,17 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         metadata.encoded(info.path);
 
         const std::size_t d = static_cast<std::size_t>(info.d), cb = codec.code_bytes();
-        const std::size_t G = codec.block_vectors();
         for (std::int64_t t = 0; t < info.tokens; t += e.block_tokens) {
             const io::Slab slab{0, info.heads, t, std::min(t + e.block_tokens, info.tokens)};
             const std::size_t n = slab.vectors();
             x.resize(n * d);
             reader.read(info, slab, x.data());
             io::check_finite(x.data(), slab, info.d, o.input, info.path);
-            // G > 1: each head's tokens padded to whole groups by repeating its last vector.
             const auto nt = static_cast<std::size_t>(slab.tokens());
-            const std::size_t nr = (nt + G - 1) / G, hn = static_cast<std::size_t>(info.heads);
-            if (nr * G != nt) {
-                padded.resize(hn * nr * G * d);
-                for (std::size_t h = 0; h < hn; ++h) {
-                    float* dst = padded.data() + h * nr * G * d;
-                    std::copy(x.data() + h * nt * d, x.data() + (h + 1) * nt * d, dst);
-                    for (std::size_t i = nt; i < nr * G; ++i)
-                        std::copy(dst + (nt - 1) * d, dst + nt * d, dst + i * d);
-                }
-            }
-            const float* xs = nr * G != nt ? padded.data() : x.data();
-            codes.resize(hn * nr * cb);
+            const auto hn = static_cast<std::size_t>(info.heads);
+            codes.resize(hn * codecs::group_rows(codec, nt) * cb);
             try {
-                core::parallel_chunks(hn * nr, std::max<std::size_t>(1, k_vectors_per_chunk / G),
-                                      [&](std::size_t, std::size_t b, std::size_t end) {
-                                          codec.encode(xs + b * G * d, (end - b) * G,
-                                                       codes.data() + b * cb);
-                                      });
+                codecs::encode_heads(codec, x.data(), hn, nt, codes.data(), padded);
             } catch (const NumericError& err) {  // e.g. a norm beyond the float16 header
                 throw NumericError(o.input + ": " + info.path + ": tokens [" +
                                    std::to_string(slab.t0) + ", " + std::to_string(slab.t1) +

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "fq/codecs/group_coding.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
@@ -94,28 +95,14 @@ std::vector<float> round_trip(const codecs::Codec& codec, const std::vector<floa
                               std::size_t heads, double* bytes,
                               std::vector<std::uint8_t>* all_codes = nullptr) {
     const std::size_t d = static_cast<std::size_t>(codec.dim());
-    const std::size_t G = std::max<std::size_t>(1, codec.block_vectors());
     const std::size_t T = x.size() / (d * std::max<std::size_t>(1, heads));
-    const std::size_t rows = (T + G - 1) / G;  // code rows per head
-    const std::size_t cb = codec.code_bytes();
-    std::vector<float> y(x.size());
-    std::vector<std::uint8_t> codes(rows * cb);
-    std::vector<float> padded(rows * G * d), out(rows * G * d);
-    for (std::size_t h = 0; h < heads; ++h) {
-        const float* xh = x.data() + h * T * d;
-        std::copy(xh, xh + T * d, padded.begin());
-        for (std::size_t t = T; t < rows * G; ++t)
-            std::copy(xh + (T - 1) * d, xh + T * d, padded.begin() + static_cast<long>(t * d));
-        const std::size_t chunk = std::max<std::size_t>(1, 1024 / G);  // code rows per chunk
-        core::parallel_chunks(rows, chunk, [&](std::size_t, std::size_t b, std::size_t e) {
-            codec.encode(padded.data() + b * G * d, (e - b) * G, codes.data() + b * cb);
-            codec.decode(codes.data() + b * cb, (e - b) * G, out.data() + b * G * d);
-        });
-        std::copy(out.begin(), out.begin() + static_cast<long>(T * d),
-                  y.begin() + static_cast<long>(h * T * d));
-        *bytes += static_cast<double>(rows * cb);
-        if (all_codes) all_codes->insert(all_codes->end(), codes.begin(), codes.end());
-    }
+    const std::size_t rows = codecs::group_rows(codec, T);  // code rows per head
+    std::vector<std::uint8_t> codes(heads * rows * codec.code_bytes());
+    std::vector<float> y(x.size()), scratch;
+    codecs::encode_heads(codec, x.data(), heads, T, codes.data(), scratch);
+    codecs::decode_heads(codec, codes.data(), heads, T, y.data(), scratch);
+    *bytes += static_cast<double>(codes.size());
+    if (all_codes) all_codes->insert(all_codes->end(), codes.begin(), codes.end());
     return y;
 }
 
