@@ -55,6 +55,14 @@ Json with_tensor_defaults(Json desc, KvKind kind) {
     return desc;
 }
 
+Json with_header_defaults(Json desc, const std::string& header, const std::string& header_type) {
+    if (const CodecFamily* f = family_of(desc); f && f->norm_header) {
+        if (!desc.contains("header")) desc["header"] = header;
+        if (!desc.contains("header_type")) desc["header_type"] = header_type;
+    }
+    return desc;
+}
+
 Json normalize_description(const Json& desc, const std::string& context, ExitCode code) {
     const JsonReader rd(context, code);
     if (!desc.is_object()) rd.fail("a codec description must be a JSON object");
@@ -145,22 +153,15 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
             ? find_codebook_format(doc["format"].get<std::string>())
             : nullptr;
     if (format_family) {
-        const std::string family = format_family->parse_codebook_file(text, spec).family;
         Json j = Json::object();
-        j["codec"] = family;
+        j["codec"] = format_family->parse_codebook_file(text, spec).family;
         j["codebook"] = spec;
-        if (family == "fib" || family == "scalar") {
-            j["header"] = header;
-            j["header_type"] = header_type;
-        }
-        return j;
+        return with_header_defaults(std::move(j), header, header_type);
     }
-    // A description: validated here (its context names the file); fib and scalar get their
-    // header defaults, the others keep their per-tensor defaults open.
-    const Json norm = normalize_description(with_tensor_defaults(doc, KvKind::v),
-                                            "codec file '" + spec + "'", ExitCode::usage);
-    const std::string f = norm["codec"].get<std::string>();
-    return f == "fib" || f == "scalar" ? norm : doc;
+    // A codec description (checked by make_codec; per-tensor defaults still open).
+    if (!family_of(doc))  // not an object, no "codec", unknown family: say which
+        normalize_description(doc, "codec file '" + spec + "'", ExitCode::usage);
+    return with_header_defaults(std::move(doc), header, header_type);
 }
 
 }  // namespace fq::io

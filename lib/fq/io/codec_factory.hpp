@@ -40,6 +40,11 @@ std::string codec_label(const BuiltCodec& b);
 // keys, per_token for values, as KIVI). Other descriptions are returned unchanged.
 nlohmann::ordered_json with_tensor_defaults(nlohmann::ordered_json desc, KvKind kind);
 
+// The description with "header" / "header_type" set where it leaves them open, for the
+// families that take them (CodecFamily::norm_header: fib, scalar); others unchanged.
+nlohmann::ordered_json with_header_defaults(nlohmann::ordered_json desc, const std::string& header,
+                                            const std::string& header_type);
+
 // Checks a description (keys, values) and returns it with defaults filled in. Failures
 // throw an fq::Error of `code` (UsageError for configs, CorruptError for files) prefixed
 // by `context`.

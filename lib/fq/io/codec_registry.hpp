@@ -112,6 +112,9 @@ struct CodecFamily {
     std::function<nlohmann::ordered_json(const ShortFormValues& kv, ShortFormContext& ctx)>
         short_form;
     bool accepts_bare = true;  // "FAMILY" alone is a complete short form
+    // Whether descriptions take the norm-header keys "header" and "header_type" (fib,
+    // scalar); fq-encode's --header / --header-type fill them where a description is silent.
+    bool norm_header = false;
     // The "format" value of this family's codebook files ("" = the family needs none; fib
     // and scalar share "fq-codebook"), and a validating parser of such a file's text
     // (io/stored_codebook.hpp; CorruptError naming `name` if invalid).

@@ -161,12 +161,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
                     io::parse_codec_spec(ch->second.spec, info.d, store, o.header, o.header_type);
                 context = "codec '" + ch->second.spec + "'";
             } else {
-                desc = ch->second.desc;
-                const std::string f = desc.value("codec", std::string());
-                if (f == "fib" || f == "scalar") {
-                    if (!desc.contains("header")) desc["header"] = o.header;
-                    if (!desc.contains("header_type")) desc["header_type"] = o.header_type;
-                }
+                desc = io::with_header_defaults(ch->second.desc, o.header, o.header_type);
                 context = "config '" + o.config + "'";
             }
             desc = io::with_tensor_defaults(std::move(desc), info.kind);

@@ -25,6 +25,7 @@ void register_fib_family(std::vector<CodecFamily>& out) {
         return n;
     };
     f.accepts_bare = false;
+    f.norm_header = true;
     f.codebook_format = k_codebook_format;
     f.parse_codebook_file = families::parse_universal_codebook_file;
     f.short_form = [](const ShortFormValues& kv, ShortFormContext& ctx) {
