@@ -33,10 +33,16 @@ void add_positions(CLI::App& app, fq::tasks::EvalSettings& s) {
                s.stride = std::stoul(n);
                if (s.stride == 0) throw CLI::ValidationError("--positions", "stride must be >= 1");
            },
-           "query positions: stride:S = every S-th position counted back from the last token")
+           "query positions: stride:S = every S-th position counted back from the last token of "
+           "each sequence")
         ->type_name("stride:S");
-    app.add_option("--last", s.last, "evaluate only queries among the last N tokens (0 = all)")
+    app.add_option("--last", s.last,
+                   "evaluate only queries among the last N tokens of each sequence (0 = all)")
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--segment-len", s.segment_len,
+                   "independent sequences of N tokens each (default: the dump's segment_id, "
+                   "else its batch axis, else one sequence); attention never crosses one")
+        ->check(CLI::PositiveNumber);
 }
 
 }  // namespace

@@ -8,6 +8,12 @@
 
 namespace fq::io {
 
+int EncodedDataset::batch() const {
+    const std::size_t b = axes.find('b');
+    if (b == std::string::npos || b >= shape.size() || shape[b] == 0) return 1;
+    return static_cast<int>(shape[b]);
+}
+
 namespace detail {
 
 std::string strip(const std::string& p) {

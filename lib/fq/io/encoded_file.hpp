@@ -75,6 +75,9 @@ struct EncodedDataset {
     std::int64_t row_of(std::int64_t t) const { return t / block_vectors; }
     std::int64_t row_end(std::int64_t t) const { return (t + block_vectors - 1) / block_vectors; }
     double rate() const { return code_bits / d; }  // bits per coordinate (nominal, exact)
+    // Batch rows of a batched original (axes with b, e.g. "bhtd"; the tokens of the rows
+    // follow one another), 1 otherwise.
+    int batch() const;
     // Bits per coordinate as stored: byte padding of a code and, for G > 1, the padding of
     // the last partial group included: 8 C rows / (tokens d).
     double stored_rate() const {

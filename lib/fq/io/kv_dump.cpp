@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <limits>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -149,7 +150,7 @@ Stored stored_from_name(const std::string& where, const std::string& name) {
                      "' (float32, float16, bfloat16 or float64)");
 }
 
-FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d) {
+FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d, std::int64_t row) {
     FileSlab f;
     const int r = axes.rank();
     f.start.assign(static_cast<std::size_t>(r), 0);
@@ -157,13 +158,17 @@ FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d) {
     for (int a = 0; a < r; ++a) {
         const char c = axes.str()[static_cast<std::size_t>(a)];
         const auto ua = static_cast<std::size_t>(a);
-        f.start[ua] = static_cast<hsize_t>(c == 'h' ? slab.h0 : c == 't' ? slab.t0 : 0);
-        f.count[ua] = static_cast<hsize_t>(c == 'h' ? slab.heads() : c == 't' ? slab.tokens() : d);
+        f.start[ua] = static_cast<hsize_t>(c == 'h' ? slab.h0 : c == 't' ? slab.t0 : c == 'b' ? row : 0);
+        f.count[ua] = static_cast<hsize_t>(c == 'h'   ? slab.heads()
+                                           : c == 't' ? slab.tokens()
+                                           : c == 'b' ? 1
+                                                      : d);
     }
     std::size_t stride = 1;
+    std::size_t unused = 0;
     for (int a = r - 1; a >= 0; --a) {
         const char c = axes.str()[static_cast<std::size_t>(a)];
-        (c == 'h' ? f.sh : c == 't' ? f.st : f.sd) = stride;
+        (c == 'h' ? f.sh : c == 't' ? f.st : c == 'd' ? f.sd : unused) = stride;
         stride *= static_cast<std::size_t>(f.count[static_cast<std::size_t>(a)]);
     }
     return f;
@@ -220,14 +225,18 @@ bool glob_match(std::string_view pattern, std::string_view path) {
 }
 
 AxisOrder::AxisOrder(std::string_view letters) : m_letters(letters) {
-    const bool ok =
-        (letters.size() == 2 || letters.size() == 3) &&
-        std::count(letters.begin(), letters.end(), 't') == 1 &&
-        std::count(letters.begin(), letters.end(), 'd') == 1 &&
-        std::count(letters.begin(), letters.end(), 'h') == (letters.size() == 3 ? 1 : 0);
+    const auto count = [&](char c) { return std::count(letters.begin(), letters.end(), c); };
+    const bool ok = letters.size() >= 2 && letters.size() <= 4 && count('t') == 1 &&
+                    count('d') == 1 && count('h') <= 1 && count('b') <= 1 &&
+                    static_cast<std::size_t>(2 + count('h') + count('b')) == letters.size();
     if (!ok)
         throw UsageError("axis order '" + std::string(letters) +
-                         "': expected a permutation of htd, or td / dt for a single head");
+                         "': expected a permutation of htd (or td / dt for a single head), "
+                         "optionally with a batch axis b (bhtd)");
+}
+
+AxisOrder AxisOrder::with_batch() const {
+    return has_batch() ? *this : AxisOrder("b" + m_letters);
 }
 
 int AxisOrder::axis_of(char letter) const {
@@ -320,7 +329,7 @@ std::int64_t KvDumpReader::file_id() const {
 
 DatasetInfo KvDumpReader::info(const std::string& dataset, const std::string& axes_str) const {
     const Impl& m = *m_impl;
-    const AxisOrder axes = axes_str.empty() ? m.axes : AxisOrder(axes_str);
+    const AxisOrder given = axes_str.empty() ? m.axes : AxisOrder(axes_str);
     DatasetInfo info;
     info.path = std::string(strip_slash(dataset));
     if (!h5::is_dataset(m.file.id(), info.path))
@@ -328,6 +337,9 @@ DatasetInfo KvDumpReader::info(const std::string& dataset, const std::string& ax
     const Opened& o = m.opened(info.path);
     const std::string where = m.path + ": " + info.path;
     const std::vector<hsize_t> dims = h5::dataset_dims(o.ds.id());
+    // A 4-D dataset under a 3-D order: a leading batch axis (bhtd for htd).
+    const AxisOrder axes =
+        dims.size() == 4 && given.rank() == 3 && !given.has_batch() ? given.with_batch() : given;
     if (static_cast<int>(dims.size()) != axes.rank())
         throw CorruptError(where + ": expected " + std::to_string(axes.rank()) + " dimensions (" +
                            axes.str() + "), found " + std::to_string(dims.size()));
@@ -342,7 +354,14 @@ DatasetInfo KvDumpReader::info(const std::string& dataset, const std::string& ax
                            std::to_string(d) + ")");
     info.heads = static_cast<int>(heads);
     info.d = static_cast<int>(d);
-    info.tokens = static_cast<std::int64_t>(dims[static_cast<std::size_t>(axes.axis_of('t'))]);
+    info.batch_tokens = static_cast<std::int64_t>(dims[static_cast<std::size_t>(axes.axis_of('t'))]);
+    const hsize_t batch = axes.has_batch() ? dims[static_cast<std::size_t>(axes.axis_of('b'))] : 1;
+    if (batch > INT_MAX || batch == 0 ||
+        (info.batch_tokens > 0 &&
+         batch > static_cast<hsize_t>(std::numeric_limits<std::int64_t>::max() / info.batch_tokens)))
+        throw CorruptError(where + ": unsupported batch size " + std::to_string(batch));
+    info.batch = static_cast<int>(batch);
+    info.tokens = info.batch_tokens * info.batch;
     const KvRole role = classify_kv_path(info.path);
     info.kind = role.kind;
     info.layer = role.layer;
@@ -362,10 +381,36 @@ void KvDumpReader::read(const DatasetInfo& info, const Slab& slab, float* out) c
     const std::string where = m.path + ": " + info.path;
     check_slab(where, slab, info.heads, info.tokens);
     if (slab.vectors() == 0) return;
+    if (info.batch > 1) {  // one read per batch row touched, placed into out
+        std::vector<float> piece;
+        for_each_batch_piece(slab, info.batch, info.batch_tokens,
+                             [&](std::int64_t row, const Slab& local, std::int64_t at) {
+                                 if (local.vectors() == slab.vectors()) {
+                                     read_row(info, row, local, out);
+                                     return;
+                                 }
+                                 piece.resize(local.vectors() * static_cast<std::size_t>(info.d));
+                                 read_row(info, row, local, piece.data());
+                                 scatter_piece(out, piece.data(), slab.heads(), slab.tokens(),
+                                               local.tokens(), at, info.d);
+                             });
+        return;
+    }
+    read_row(info, 0, slab, out);
+}
+
+void KvDumpReader::read_row(const DatasetInfo& info, std::int64_t row, const Slab& slab,
+                            float* out) const {
+    const Impl& m = *m_impl;
     const Opened& o = m.opened(info.path);
     const AxisOrder axes(info.axes);
-    const FileSlab f = file_slab(axes, slab, info.d);
-    const bool canonical = axes.str() == "htd" || axes.str() == "td";
+    const FileSlab f = file_slab(axes, slab, info.d, row);
+    const std::string plain = [&] {
+        std::string s = axes.str();
+        s.erase(std::remove(s.begin(), s.end(), 'b'), s.end());
+        return s;
+    }();
+    const bool canonical = plain == "htd" || plain == "td";
     if (o.stored == Stored::f32 && canonical) {
         h5::read_slab(o.ds.id(), o.mem, f.start, f.count, out);
         return;
@@ -405,6 +450,34 @@ std::vector<float> KvDumpReader::read(const DatasetInfo& info, const Slab& slab)
 
 std::vector<float> KvDumpReader::read_all(const DatasetInfo& info) const {
     return read(info, full_slab(info));
+}
+
+bool KvDumpReader::has_dataset(const std::string& dataset) const {
+    return h5::is_dataset(m_impl->file.id(), std::string(strip_slash(dataset)));
+}
+
+std::vector<std::int64_t> KvDumpReader::read_integers(const std::string& dataset,
+                                                      std::uint64_t expected) const {
+    const Impl& m = *m_impl;
+    const std::string name(strip_slash(dataset));
+    const std::string where = m.path + ": " + name;
+    h5::Dataset ds = h5::open_dataset(m.file.id(), name);
+    const h5::Datatype type = h5::dataset_type(ds.id());
+    if (H5Tget_class(type.id()) != H5T_INTEGER)
+        throw CorruptError(where + ": expected an integer dataset");
+    std::uint64_t n = 1;
+    std::vector<hsize_t> start, count;
+    for (hsize_t x : h5::dataset_dims(ds.id())) {
+        n = x == 0 || n <= std::numeric_limits<std::uint64_t>::max() / x ? n * x : 0;
+        start.push_back(0);
+        count.push_back(x);
+    }
+    if (n != expected)
+        throw CorruptError(where + ": holds " + std::to_string(n) + " values, expected " +
+                           std::to_string(expected));
+    std::vector<std::int64_t> out(static_cast<std::size_t>(n));
+    if (n > 0) h5::read_slab(ds.id(), H5T_NATIVE_INT64, start, count, out.data());
+    return out;
 }
 
 }  // namespace fq::io

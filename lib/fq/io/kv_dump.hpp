@@ -9,9 +9,15 @@
 // (n_heads, n_kv_heads, head_dim, ...), carried along verbatim by the tools.
 //
 // Other layouts: KvDumpLayout selects datasets by glob patterns on their full path and
-// names the stored axis order with the letters h (head), t (token), d (coordinate):
+// names the stored axis order with the letters b (batch), h (head), t (token), d
+// (coordinate):
 //   "htd" [heads, tokens, d] (default), "thd" [tokens, heads, d], any other permutation of
-//   h, t, d, or "td" / "dt" for a dataset holding a single head.
+//   h, t, d, or "td" / "dt" for a dataset holding a single head; with a batch axis b,
+//   e.g. "bhtd" [batch, heads, tokens, d] (Hugging Face past_key_values). A 4-D dataset
+//   under a 3-D order gets a leading batch axis ("htd" -> "bhtd", "thd" -> "bthd").
+// Batched datasets: each batch row is an independent sequence of T tokens; in memory the
+// rows follow one another on the token axis (tokens = batch x T, token b T + t is token t
+// of row b), so everything that works on [heads, tokens, d] works on them unchanged.
 //
 // Stored element types ("dtype"):
 //   float32  HDF5 float, 4 bytes (either byte order)
@@ -67,8 +73,9 @@ KvRole classify_kv_path(std::string_view path);
 // including '/'. Everything else matches itself.
 bool glob_match(std::string_view pattern, std::string_view path);
 
-// Order of the stored axes, e.g. "htd" or "thd" (letters h, t, d, each at most once, d
-// required, h optional: "td" and "dt" hold a single head). Throws UsageError otherwise.
+// Order of the stored axes, e.g. "htd", "thd" or "bhtd" (letters b, h, t, d, each at most
+// once; t and d required; h optional: "td" and "dt" hold a single head; b optional: a batch
+// of sequences). Throws UsageError otherwise.
 class AxisOrder {
 public:
     AxisOrder() = default;  // "htd"
@@ -76,8 +83,11 @@ public:
 
     const std::string& str() const { return m_letters; }
     int rank() const { return static_cast<int>(m_letters.size()); }
-    // Position of axis 'h', 't' or 'd' in the stored order; -1 for 'h' in a 2-D order.
+    // Position of axis 'b', 'h', 't' or 'd' in the stored order; -1 if absent.
     int axis_of(char letter) const;
+    bool has_batch() const { return axis_of('b') >= 0; }
+    // The order with a batch axis in front ("htd" -> "bhtd"); itself if it has one.
+    AxisOrder with_batch() const;
 
 private:
     std::string m_letters = "htd";
@@ -101,7 +111,9 @@ struct DatasetInfo {
     std::string dtype;                // "float32", "float64", "float16" or "bfloat16"
     std::string axes = "htd";         // stored axis order (AxisOrder::str())
     int heads = 0;                    // after axis mapping (1 for a 2-D order)
-    std::int64_t tokens = 0;
+    std::int64_t tokens = 0;          // all tokens: batch x batch_tokens
+    int batch = 1;                    // batch rows (1 without a batch axis)
+    std::int64_t batch_tokens = 0;    // tokens per batch row (= tokens when batch = 1)
     int d = 0;
     KvKind kind = KvKind::other;  // classify_kv_path or the layout's overrides
     int layer = -1;
@@ -160,11 +172,22 @@ public:
     std::vector<float> read(const DatasetInfo& info, const Slab& slab) const;
     std::vector<float> read_all(const DatasetInfo& info) const;  // (heads, tokens, d)
 
+    // Whether the file has a dataset at that path (selected or not).
+    bool has_dataset(const std::string& dataset) const;
+    // An integer dataset of any rank (token_ids, segment_id, ...) flattened in C order, as
+    // int64. CorruptError unless its type is an integer type and it holds exactly
+    // `expected` elements (checked before reading); IoError if it is missing.
+    std::vector<std::int64_t> read_integers(const std::string& dataset,
+                                            std::uint64_t expected) const;
+
     // The HDF5 file identifier (an hid_t), for the fq::io::h5 attribute helpers and for
     // KvDumpWriter's copies. Valid while the reader lives.
     std::int64_t file_id() const;
 
 private:
+    // read() of one batch row (row 0 without a batch axis); slab in that row's tokens.
+    void read_row(const DatasetInfo& info, std::int64_t row, const Slab& slab, float* out) const;
+
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

@@ -5,6 +5,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,7 +36,41 @@ struct FileSlab {
     std::size_t sh = 0, st = 0, sd = 0;
 };
 
-FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d);
+// `row`: the batch row of a batched order (count 1 on the b axis).
+FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d, std::int64_t row = 0);
+
+// Cuts a slab over the concatenated tokens of a batched dataset (batch rows of T tokens)
+// into one piece per batch row touched: fn(row, local slab within that row, offset of the
+// piece's first token within the slab). Without a batch (batch = 1), one piece.
+template <class F>
+void for_each_batch_piece(const Slab& slab, int batch, std::int64_t T, F&& fn) {
+    if (batch <= 1 || T <= 0) {
+        fn(std::int64_t{0}, slab, std::int64_t{0});
+        return;
+    }
+    for (std::int64_t b = slab.t0 / T; b < batch && b * T < slab.t1; ++b) {
+        const std::int64_t lo = std::max(slab.t0, b * T), hi = std::min(slab.t1, (b + 1) * T);
+        if (lo >= hi) continue;
+        fn(b, Slab{slab.h0, slab.h1, lo - b * T, hi - b * T}, lo - slab.t0);
+    }
+}
+
+// A piece (heads, n, d) and its place in a slab buffer (heads, nt, d) at token offset at:
+// scatter_piece copies the piece into the slab buffer, gather_piece the other way.
+inline void scatter_piece(float* slab_buf, const float* piece, int heads, std::int64_t nt,
+                          std::int64_t n, std::int64_t at, int d) {
+    const auto dd = static_cast<std::size_t>(d), count = static_cast<std::size_t>(n) * dd;
+    for (int h = 0; h < heads; ++h)
+        std::copy_n(piece + static_cast<std::size_t>(h) * count, count,
+                    slab_buf + (static_cast<std::size_t>(h) * nt + at) * dd);
+}
+inline void gather_piece(const float* slab_buf, float* piece, int heads, std::int64_t nt,
+                         std::int64_t n, std::int64_t at, int d) {
+    const auto dd = static_cast<std::size_t>(d), count = static_cast<std::size_t>(n) * dd;
+    for (int h = 0; h < heads; ++h)
+        std::copy_n(slab_buf + (static_cast<std::size_t>(h) * nt + at) * dd, count,
+                    piece + static_cast<std::size_t>(h) * count);
+}
 
 // Visits every element of a slab as (canonical [h, t, d] offset, file-order offset).
 template <class F>

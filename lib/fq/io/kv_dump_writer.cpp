@@ -1,5 +1,6 @@
 #include "fq/io/kv_dump_writer.hpp"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -21,6 +22,8 @@ struct Created {
     AxisOrder axes;
     int heads = 0;
     std::int64_t tokens = 0;
+    int batch = 1;
+    std::int64_t batch_tokens = 0;
     int d = 0;
 };
 
@@ -41,23 +44,27 @@ std::int64_t KvDumpWriter::file_id() const {
 }
 
 void KvDumpWriter::create(const std::string& dataset, int heads, std::int64_t tokens, int d,
-                          const std::string& dtype, const std::string& axes) {
+                          const std::string& dtype, const std::string& axes, int batch) {
     Impl& m = *m_impl;
     const std::string name(strip_slash(dataset));
     const std::string where = m.out.path() + ": " + name;
     Created c;
     c.stored = stored_from_name(where, dtype);
     c.axes = AxisOrder(axes);
-    if (heads < 1 || tokens < 0 || d < 1 || (c.axes.rank() == 2 && heads != 1))
+    if (heads < 1 || tokens < 0 || d < 1 || (c.axes.axis_of('h') < 0 && heads != 1) ||
+        batch < 1 || (!c.axes.has_batch() && batch != 1) || tokens % batch != 0)
         throw UsageError(where + ": invalid shape: " + std::to_string(heads) + " heads, " +
-                         std::to_string(tokens) + " tokens, d " + std::to_string(d) +
-                         " in axis order " + axes);
+                         std::to_string(tokens) + " tokens, d " + std::to_string(d) + ", batch " +
+                         std::to_string(batch) + " in axis order " + axes);
+    c.batch = batch;
+    c.batch_tokens = tokens / batch;
     if (m.datasets.count(name) != 0 || h5::exists(m.out.id(), name))
         throw UsageError(where + ": dataset already exists");
     std::vector<hsize_t> dims;
     for (char a : c.axes.str())
         dims.push_back(a == 'h'   ? static_cast<hsize_t>(heads)
-                       : a == 't' ? static_cast<hsize_t>(tokens)
+                       : a == 't' ? static_cast<hsize_t>(c.batch_tokens)
+                       : a == 'b' ? static_cast<hsize_t>(batch)
                                   : static_cast<hsize_t>(d));
     const hid_t ftype = c.stored == Stored::f32   ? H5T_IEEE_F32LE
                         : c.stored == Stored::f64 ? H5T_IEEE_F64LE
@@ -80,8 +87,28 @@ void KvDumpWriter::write(const std::string& dataset, const Slab& slab, const flo
     const Created& c = it->second;
     check_slab(where, slab, c.heads, c.tokens);
     if (slab.vectors() == 0) return;
-    const FileSlab f = file_slab(c.axes, slab, c.d);
-    const bool canonical = c.axes.str() == "htd" || c.axes.str() == "td";
+    if (c.batch > 1) {  // one write per batch row touched
+        std::vector<float> piece;
+        for_each_batch_piece(slab, c.batch, c.batch_tokens,
+                             [&](std::int64_t row, const Slab& local, std::int64_t at) {
+                                 piece.resize(local.vectors() * static_cast<std::size_t>(c.d));
+                                 gather_piece(x, piece.data(), slab.heads(), slab.tokens(),
+                                              local.tokens(), at, c.d);
+                                 write_row(name, row, local, piece.data());
+                             });
+        return;
+    }
+    write_row(name, 0, slab, x);
+}
+
+void KvDumpWriter::write_row(const std::string& name, std::int64_t row, const Slab& slab,
+                             const float* x) {
+    Impl& m = *m_impl;
+    const Created& c = m.datasets.at(name);
+    const FileSlab f = file_slab(c.axes, slab, c.d, row);
+    std::string plain = c.axes.str();
+    plain.erase(std::remove(plain.begin(), plain.end(), 'b'), plain.end());
+    const bool canonical = plain == "htd" || plain == "td";
     const std::size_t n = slab.vectors() * static_cast<std::size_t>(c.d);
     if (c.stored == Stored::f32 && canonical) {
         h5::write_slab(c.ds.id(), H5T_NATIVE_FLOAT, f.start, f.count, x);

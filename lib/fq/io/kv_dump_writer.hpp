@@ -35,8 +35,11 @@ public:
     // Creates vector dataset `dataset` of heads x tokens vectors of dimension d, stored in
     // axis order `axes` (AxisOrder; heads must be 1 for a 2-D order) with element type
     // `dtype` ("float32", "float16", "bfloat16", "float64"); intermediate groups are made.
+    // A batched order (bhtd, ...) stores `batch` rows of tokens / batch tokens each (tokens
+    // must be a multiple of batch); slabs still address the concatenated token axis.
     void create(const std::string& dataset, int heads, std::int64_t tokens, int d,
-                const std::string& dtype = "float32", const std::string& axes = "htd");
+                const std::string& dtype = "float32", const std::string& axes = "htd",
+                int batch = 1);
     // Writes x: (slab.heads(), slab.tokens(), d) row-major float into the slab of a dataset
     // made by create(). Slabs may be written in any order; unwritten vectors read as 0.
     void write(const std::string& dataset, const Slab& slab, const float* x);
@@ -59,6 +62,9 @@ public:
     void commit();
 
 private:
+    // write() of one batch row (row 0 without a batch axis) of a created dataset.
+    void write_row(const std::string& name, std::int64_t row, const Slab& slab, const float* x);
+
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

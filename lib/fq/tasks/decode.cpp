@@ -109,7 +109,15 @@ DecodeSummary run_decode(const DecodeOptions& o) {
         const auto [t0, t1] = o.tokens.empty() ? std::pair<std::int64_t, std::int64_t>{0, e.tokens}
                                                : io::parse_range(o.tokens, e.tokens, "--tokens");
         const int hn = static_cast<int>(h1 - h0);
-        writer.create(e.path, hn, t1 - t0, e.d, o.dtype, e.axes);
+        // A batched original is restored with its batch axis when the tokens cover whole
+        // batch rows; a slice across rows is written without it (one row of those tokens).
+        const int batch = e.batch();
+        const std::int64_t row_tokens = e.tokens / batch;
+        const bool whole_rows = batch > 1 && t0 % row_tokens == 0 && (t1 - t0) % row_tokens == 0;
+        std::string axes = e.axes;
+        if (batch > 1 && !whole_rows) axes.erase(axes.find('b'), 1);
+        writer.create(e.path, hn, t1 - t0, e.d, o.dtype, axes,
+                      whole_rows ? static_cast<int>((t1 - t0) / row_tokens) : 1);
         metadata.decoded(e.path, sliced ? "heads [" + std::to_string(h0) + ", " +
                                               std::to_string(h1) + "), tokens [" +
                                               std::to_string(t0) + ", " + std::to_string(t1) + ")"

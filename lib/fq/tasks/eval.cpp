@@ -122,6 +122,7 @@ void write_reports(const EvalOptions& opts, const DumpEvaluation& ev, const Code
                     {"n_heads", ev.n_heads},
                     {"n_kv_heads", ev.n_kv_heads},
                     {"gqa", "query head h reads KV head h / (n_heads / n_kv_heads)"}};
+    j["sequences"] = {{"count", ev.sequences}, {"source", ev.sequence_source}};
     j["positions"] = {{"stride", opts.settings.stride},
                       {"last", opts.settings.last},
                       {"count", ev.positions},

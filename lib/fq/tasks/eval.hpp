@@ -59,8 +59,11 @@ using DecodeFn =
 using ScoreFn = std::function<std::vector<double>(const io::DatasetInfo&, int, const float*)>;
 
 struct EvalSettings {
-    std::size_t stride = 1;  // query positions: every stride-th counted back from the last token
-    std::size_t last = 0;    // ... restricted to the last `last` tokens (0 = all)
+    std::size_t stride = 1;  // query positions: every stride-th counted back from the last
+                             // token of each sequence
+    std::size_t last = 0;    // ... restricted to its last `last` tokens (0 = all)
+    std::int64_t segment_len = 0;  // > 0: sequences are runs of this many tokens
+                                   // (io/sequences.hpp); 0: from the dump
 };
 
 struct DumpEvaluation {
@@ -69,7 +72,9 @@ struct DumpEvaluation {
     bool estimated_scores = false;  // scores (KL, ..., inner-product error) from a ScoreFn
     int layers = 0, n_heads = 0, n_kv_heads = 0, d = 0;
     std::int64_t tokens = 0;
-    std::size_t positions = 0;                        // query positions evaluated per head
+    std::size_t positions = 0;  // query positions evaluated per head (all sequences)
+    std::size_t sequences = 1;  // independent sequences attention was computed within
+    std::string sequence_source = "none";  // how they were found (io::Sequences::source)
     double sq_error_k = 0, sq_error_v = 0;            // sum ||x - x_hat||^2 over all K, V vectors
     double raw_f16_bytes_k = 0, raw_f16_bytes_v = 0;  // 2 bytes per coordinate
 };
@@ -78,7 +83,10 @@ struct DumpEvaluation {
 const std::vector<std::string>& eval_columns();
 
 // Evaluates every layer of dump: K and V decoded by decode, queries from the dump or the
-// fallback. UsageError if a layer lacks k or v or shapes disagree.
+// fallback. Attention (and the inner-product error) is causal within each sequence of the
+// dump (io::find_sequences: settings.segment_len, segment_id, batch axis, or one sequence):
+// a query never attends to another sequence's keys. UsageError if a layer lacks k or v or
+// shapes disagree.
 // With scores: attention metrics and the inner-product error use the estimated scores
 // (metrics::attention_metrics_from_scores); vector metrics still use the decoded keys.
 DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decode,

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "fq/core/error.hpp"
+#include "fq/io/sequences.hpp"
 #include "fq/metrics/attention.hpp"
 #include "fq/metrics/fidelity.hpp"
 #include "fq/metrics/stats.hpp"
@@ -137,6 +138,36 @@ RateInfo combined_rate(const RateInfo& k, const RateInfo& v) {
     return r;
 }
 
+// The rows of a few (T, d) arrays at the tokens of one sequence, as (T_s, d) arrays: the
+// arrays themselves at an offset when the tokens are consecutive, else gathered copies.
+class SequenceRows {
+public:
+    SequenceRows(const std::vector<std::int64_t>& tok, int d, std::vector<const float*> arrays)
+        : m_arrays(std::move(arrays)) {
+        const auto dd = static_cast<std::size_t>(d);
+        const bool run = tok.empty() || tok.back() - tok.front() + 1 ==
+                                            static_cast<std::int64_t>(tok.size());
+        if (run) {
+            const std::size_t off = tok.empty() ? 0 : static_cast<std::size_t>(tok.front()) * dd;
+            for (const float*& p : m_arrays) p += off;
+            return;
+        }
+        m_copies.resize(m_arrays.size());
+        for (std::size_t a = 0; a < m_arrays.size(); ++a) {
+            m_copies[a].resize(tok.size() * dd);
+            for (std::size_t i = 0; i < tok.size(); ++i)
+                std::copy_n(m_arrays[a] + static_cast<std::size_t>(tok[i]) * dd, dd,
+                            m_copies[a].data() + i * dd);
+            m_arrays[a] = m_copies[a].data();
+        }
+    }
+    const float* get(std::size_t a) const { return m_arrays[a]; }
+
+private:
+    std::vector<const float*> m_arrays;
+    std::vector<std::vector<float>> m_copies;
+};
+
 const float* head_ptr(const std::vector<float>& x, int h, std::int64_t T, int d) {
     return x.data() + static_cast<std::size_t>(h) * static_cast<std::size_t>(T) * d;
 }
@@ -214,7 +245,8 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
 
     std::map<std::pair<int, int>, VectorAcc> kacc, vacc;  // (layer, kv head)
     std::map<std::pair<int, int>, AttnAcc> aacc;          // (layer, query head)
-    std::vector<std::size_t> positions;
+    io::Sequences seqs;
+    std::vector<std::vector<std::size_t>> seq_positions;  // per sequence, its query positions
 
     for (const auto& [layer, L] : layers) {
         const io::DatasetInfo& ki = *L.k;
@@ -229,9 +261,15 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
             ev.d = d;
             ev.tokens = T;
             ev.n_kv_heads = n_kv;
-            positions = metrics::select_positions(static_cast<std::size_t>(T), settings.stride,
-                                                  settings.last);
-            ev.positions = positions.size();
+            seqs = io::find_sequences(dump, ki, settings.segment_len);
+            ev.sequences = seqs.count();
+            ev.sequence_source = seqs.source;
+            ev.positions = 0;
+            for (const auto& tok : seqs.tokens) {
+                seq_positions.push_back(
+                    metrics::select_positions(tok.size(), settings.stride, settings.last));
+                ev.positions += seq_positions.back().size();
+            }
         } else if (d != ev.d || T != ev.tokens || n_kv != ev.n_kv_heads) {
             throw UsageError(dump.path() + ": layer " + std::to_string(layer) +
                              ": shape differs from the first layer");
@@ -280,50 +318,61 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
                 static_cast<std::size_t>(n_kv)));
             const float* qp = L.q ? head_ptr(q, qh, T, d) : head_ptr(k, h, T, d);
             VectorAcc& a = kacc[{layer, h}];
-            metrics::AttentionOptions aopts;
-            aopts.positions = positions;
-            const auto Tn = static_cast<std::size_t>(T);
-            metrics::AttentionMetrics m;
-            if (scores) {
-                // Estimated scores: the inner-product error is estimate - exact over the
-                // causal pairs of each evaluated query, averaged per query as below.
-                const std::vector<double> S = scores(ki, h, qp);
-                if (S.size() != Tn * Tn)
-                    throw UsageError("estimated scores of " + ki.path + " have the wrong size");
-                const float* kh = head_ptr(k, h, T, d);
-                for (std::size_t t : positions) {
-                    double sum = 0, sum_sq = 0;
-                    for (std::size_t j = 0; j <= t; ++j) {
-                        double exact = 0;
-                        for (int i = 0; i < d; ++i)
-                            exact += static_cast<double>(qp[t * d + i]) * kh[j * d + i];
-                        const double e = S[t * Tn + j] - exact;
-                        sum += e;
-                        sum_sq += e * e;
-                    }
-                    a.ip_mean.add(sum / static_cast<double>(t + 1));
-                    a.ip_mean_sq.add(sum_sq / static_cast<double>(t + 1));
-                }
-                m = metrics::attention_metrics_from_scores(
-                    qp, kh, head_ptr(v, h, T, d), metrics::score_rows_from_matrix(S.data(), Tn),
-                    head_ptr(v_hat, h, T, d), Tn, d, aopts);
-            } else {
-                const auto ip = metrics::inner_product_error(qp, Tn, head_ptr(k, h, T, d),
-                                                             head_ptr(k_hat, h, T, d), Tn, d,
-                                                             metrics::PairSet::causal, positions);
-                a.ip_mean.add(ip.query_mean);
-                a.ip_mean_sq.add(ip.query_mean_sq);
-                m = metrics::attention_metrics(qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
-                                               head_ptr(k_hat, h, T, d), head_ptr(v_hat, h, T, d),
-                                               Tn, d, aopts);
-            }
             AttnAcc& at = aacc[{layer, qh}];
-            at.kl.add(m.kl);
-            at.top1.add(m.top1);
-            at.top5.add(m.top5);
-            at.score.add(m.score_cosine);
-            at.prob.add(m.probability_cosine);
-            at.out.add(m.output_cosine);
+            const auto Tn = static_cast<std::size_t>(T);
+            const std::vector<double> S = scores ? scores(ki, h, qp) : std::vector<double>();
+            if (scores && S.size() != Tn * Tn)
+                throw UsageError("estimated scores of " + ki.path + " have the wrong size");
+            // Causal attention within each sequence: its tokens as a T_s-token sequence.
+            for (std::size_t si = 0; si < seqs.count(); ++si) {
+                const std::vector<std::int64_t>& tok = seqs.tokens[si];
+                const std::size_t n = tok.size();
+                const SequenceRows rows(tok, d, {qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
+                                                 head_ptr(k_hat, h, T, d),
+                                                 head_ptr(v_hat, h, T, d)});
+                const float *qs = rows.get(0), *ks = rows.get(1), *vs = rows.get(2),
+                            *khs = rows.get(3), *vhs = rows.get(4);
+                metrics::AttentionOptions aopts;
+                aopts.positions = seq_positions[si];
+                metrics::AttentionMetrics m;
+                if (scores) {
+                    // Estimated scores: the inner-product error is estimate - exact over the
+                    // causal pairs of each evaluated query, averaged per query as below.
+                    std::vector<double> Ss(n * n);
+                    for (std::size_t i = 0; i < n; ++i)
+                        for (std::size_t j = 0; j <= i; ++j)
+                            Ss[i * n + j] = S[static_cast<std::size_t>(tok[i]) * Tn +
+                                              static_cast<std::size_t>(tok[j])];
+                    for (std::size_t t : aopts.positions) {
+                        double sum = 0, sum_sq = 0;
+                        for (std::size_t j = 0; j <= t; ++j) {
+                            double exact = 0;
+                            for (int i = 0; i < d; ++i)
+                                exact += static_cast<double>(qs[t * d + i]) * ks[j * d + i];
+                            const double e = Ss[t * n + j] - exact;
+                            sum += e;
+                            sum_sq += e * e;
+                        }
+                        a.ip_mean.add(sum / static_cast<double>(t + 1));
+                        a.ip_mean_sq.add(sum_sq / static_cast<double>(t + 1));
+                    }
+                    m = metrics::attention_metrics_from_scores(
+                        qs, ks, vs, metrics::score_rows_from_matrix(Ss.data(), n), vhs, n, d,
+                        aopts);
+                } else {
+                    const auto ip = metrics::inner_product_error(
+                        qs, n, ks, khs, n, d, metrics::PairSet::causal, aopts.positions);
+                    a.ip_mean.add(ip.query_mean);
+                    a.ip_mean_sq.add(ip.query_mean_sq);
+                    m = metrics::attention_metrics(qs, ks, vs, khs, vhs, n, d, aopts);
+                }
+                at.kl.add(m.kl);
+                at.top1.add(m.top1);
+                at.top5.add(m.top5);
+                at.score.add(m.score_cosine);
+                at.prob.add(m.probability_cosine);
+                at.out.add(m.output_cosine);
+            }
         }
         (void)per_head;
     }
@@ -397,7 +446,9 @@ std::string summary_text(const DumpEvaluation& ev, const CodecLabel& codec) {
               ? "from the dump (GQA: query head h -> KV head h / " +
                     std::to_string(ev.n_kv_heads ? ev.n_heads / ev.n_kv_heads : 1) + ")"
               : std::string("NOT in the dump: fallback q_t = k_t (keys as queries)"))
-      << "; " << ev.positions << " query positions per head\n\n";
+      << "; attention within " << ev.sequences
+      << (ev.sequences == 1 ? " sequence (" : " sequences (") << ev.sequence_source << "), "
+      << ev.positions << " query positions per head\n\n";
 
     io::Table view;
     view.columns = {"metric", "K", "V"};

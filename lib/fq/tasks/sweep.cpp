@@ -30,6 +30,7 @@ struct SweepConfig {
     std::vector<double> targets = {0.99, 0.95};
     bool has_stride = false, has_last = false;
     std::size_t stride = 1, last = 0;
+    int segment_len = 0;  // > 0: sequences are runs of this many tokens
 };
 
 std::string substitute_d(std::string s, int d) {
@@ -71,6 +72,8 @@ SweepConfig read_config(const std::string& path) {
         } else if (key == "last") {
             c.last = static_cast<std::size_t>(rd.get_int(j, "last", 0, 1 << 30));
             c.has_last = true;
+        } else if (key == "segment_len") {
+            c.segment_len = rd.get_int(j, "segment_len", 1, 1 << 30);
         } else if (key == "targets") {
             if (!v.is_array()) rd.fail("'targets' must be an array of numbers");
             c.targets.clear();
@@ -131,6 +134,7 @@ void run_sweep(const SweepOptions& opts) {
     EvalSettings settings = opts.settings;
     if (cfg.has_stride) settings.stride = cfg.stride;
     if (cfg.has_last) settings.last = cfg.last;
+    if (cfg.segment_len > 0) settings.segment_len = cfg.segment_len;
 
     const io::KvDumpReader dump(opts.input);
     int d = 0;
@@ -227,7 +231,8 @@ void run_sweep(const SweepOptions& opts) {
     rd.columns.push_back("pareto");
     OJson descriptions = OJson::array();
     bool queries_in_dump = true;
-    std::size_t positions = 0;
+    std::size_t positions = 0, sequences = 1;
+    std::string sequence_source = "none";
     {
         ProgressBar bar;
         for (std::size_t i = 0; i < built.size(); ++i) {
@@ -298,6 +303,8 @@ void run_sweep(const SweepOptions& opts) {
             if (!why.empty()) throw CorruptError(label.name + ": refusing to report: " + why);
             queries_in_dump = ev.queries_in_dump;
             positions = ev.positions;
+            sequences = ev.sequences;
+            sequence_source = ev.sequence_source;
             for (std::size_t r = 0; r < 3; ++r) {
                 auto row = ev.table.rows[r];
                 row.emplace_back(std::monostate{});
@@ -384,6 +391,7 @@ void run_sweep(const SweepOptions& opts) {
     j["queries"] = {
         {"source", queries_in_dump ? "dump" : "keys"},
         {"fallback", queries_in_dump ? OJson(nullptr) : OJson("keys used as queries, q_t = k_t")}};
+    j["sequences"] = {{"count", sequences}, {"source", sequence_source}};
     j["positions"] = {{"stride", settings.stride}, {"last", settings.last}, {"count", positions}};
     j["codecs"] = descriptions;
     j["frontier"] = frontier;
