@@ -2,7 +2,8 @@
 # Regenerates every shipped universal codebook in codebooks/ and its index
 # codebooks/README.md. Each codebook depends only on (d, k, N) and the construction
 # defaults of fq-train, never on a model. Usage: scripts/make-codebooks.sh [BUILD_DIR] [FILTER]
-# FILTER is an optional grep pattern on the output names (e.g. 'd64/fib-k2').
+# FILTER is an optional grep pattern on the output names (e.g. 'd64/fib-k2'). DIMS (env)
+# lists the head dimensions (default: every shipped one, 32 64 80 96 128 256).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -27,13 +28,14 @@ run() {  # run OUT ARGS...: train one codebook, record its wall time
     echo "$out: ${secs}s" >&2
 }
 
-for d in 128 64; do
+for d in ${DIMS:-128 64 32 80 96 256}; do
     mkdir -p codebooks/d$d
     for b in 1 2 3 4; do
         run codebooks/d$d/scalar-b$b.json scalar --d $d --bits $b
     done
     for kn in 2:4 2:16 2:64 2:256 3:64 3:512 4:16 4:256 8:16 8:256 16:256 32:256; do
         k=${kn%:*}; N=${kn#*:}
+        [ "$k" -lt "$d" ] || continue  # a block is shorter than the vector
         # N >= 256: 2 restarts instead of the default 8 keeps the whole ladder to about half
         # an hour on 2 cores; at this size restarts differ by < 0.3% (see codebooks/README.md).
         extra=()

@@ -17,7 +17,10 @@ layout, plus any you pass. Element types (--dtype):
               (numpy has no bfloat16; rounding is to nearest, ties to even)
 
 --layout thd stores [tokens, heads, head_dim] instead (read it with fq's axis option
-"thd"), to exercise other layouts.
+"thd"), to exercise other layouts. --layout bhtd stores a batch of independent sequences
+[batch, heads, tokens, head_dim] (Hugging Face's past_key_values layout; fq reads 4-D
+datasets as bhtd), with token_ids, positions and segment_id [batch, tokens].
+--segments S (htd, thd) cuts the tokens into S independent sequences marked by segment_id.
 
 From a HuggingFace model (torch needed only there, not by this script):
 
@@ -32,6 +35,12 @@ From a HuggingFace model (torch needed only there, not by this script):
     # Older transformers: a tuple per layer of (k, v); newer: a DynamicCache, whose
     # pkv.to_legacy_cache() gives that tuple. Each k, v is [batch, n_kv_heads, tokens, head_dim],
     # keys already rotated by RoPE.
+    # The whole batch, as it is ([batch, heads, tokens, head_dim] per layer):
+    write_past_key_values("my_dump.h5", pkv.to_legacy_cache(), dtype="float16",
+                          token_ids=ids.numpy(),
+                          attrs={"model_name": name,
+                                 "n_heads": model.config.num_attention_heads})
+    # or one sequence of it, [heads, tokens, head_dim] per layer:
     layers = [{"k": k[0].float().numpy(), "v": v[0].float().numpy()} for k, v in pkv]
     # Queries are not cached; capture them with a forward hook if you want them ("q").
     write_kv_dump("my_dump.h5", layers, dtype="float16",
@@ -82,21 +91,28 @@ def _stored(x, dtype):
 
 
 def write_kv_dump(path, layers, dtype="float16", layout="htd", attrs=None, token_ids=None,
-                  with_reference=False):
+                  with_reference=False, segments=1):
     """Write `layers` to the HDF5 file `path` in fq's default layout.
 
     layers: list over layers of dicts with keys "q" (optional), "k", "v", each a numpy
-    array [heads, tokens, head_dim] (float32 or anything numpy converts to it).
-    dtype: "float16", "float32" or "bfloat16". layout: "htd" or "thd" (stored axis order).
-    attrs: extra root attributes. token_ids: optional [tokens] integers; positions and
-    segment_id (one sequence) are written alongside. The file is written under a
-    temporary name and renamed into place.
+    array [heads, tokens, head_dim] ([batch, heads, tokens, head_dim] for layout "bhtd";
+    float32 or anything numpy converts to it).
+    dtype: "float16", "float32" or "bfloat16". layout: "htd", "thd" or "bhtd" (stored axis
+    order). attrs: extra root attributes. token_ids: optional [tokens] (bhtd: [batch, tokens])
+    integers; positions and segment_id are written alongside: `segments` equal runs of
+    tokens (positions restart in each), and for bhtd one sequence per batch row. The file is
+    written under a temporary name and renamed into place.
     """
-    if layout not in ("htd", "thd"):
+    if layout not in ("htd", "thd", "bhtd"):
         raise ValueError(f"unsupported layout {layout!r}")
     first = layers[0]
-    kv_heads, tokens, head_dim = np.shape(first["k"])
-    n_heads = np.shape(first["q"])[0] if first.get("q") is not None else kv_heads
+    batched = layout == "bhtd"
+    shape = np.shape(first["k"])
+    batch = shape[0] if batched else 1
+    kv_heads, tokens, head_dim = shape[1:] if batched else shape
+    n_heads = np.shape(first["q"])[-3] if first.get("q") is not None else kv_heads
+    if tokens % segments != 0:
+        raise ValueError(f"{tokens} tokens do not split into {segments} equal segments")
     tmp = f"{path}.tmp.{os.getpid()}"
     with h5py.File(tmp, "w") as f:
         for li, layer in enumerate(layers):
@@ -105,9 +121,12 @@ def write_kv_dump(path, layers, dtype="float16", layout="htd", attrs=None, token
                 if x is None:
                     continue
                 x = np.asarray(x, dtype=np.float32)
-                if x.ndim != 3 or x.shape[1:] != (tokens, head_dim):
+                want = 4 if batched else 3
+                if x.ndim != want or x.shape[-2:] != (tokens, head_dim) or (
+                        batched and x.shape[0] != batch):
                     raise ValueError(f"layer {li} {name}: shape {x.shape}, expected "
-                                     f"[heads, {tokens}, {head_dim}]")
+                                     f"[{'batch, ' if batched else ''}heads, {tokens}, "
+                                     f"{head_dim}]")
                 data, seen = _stored(x, dtype)
                 if layout == "thd":
                     data = np.ascontiguousarray(np.transpose(data, (1, 0, 2)))
@@ -118,19 +137,49 @@ def write_kv_dump(path, layers, dtype="float16", layout="htd", attrs=None, token
                     f.create_dataset(f"reference/layer_{li}/{name}", data=x)
                     f.create_dataset(f"reference_stored/layer_{li}/{name}", data=seen)
         if token_ids is not None:
+            seg_len = tokens // segments
+            positions = np.arange(tokens, dtype=np.int32) % seg_len
+            segment_id = np.arange(tokens, dtype=np.int32) // seg_len
+            if batched:
+                positions = np.tile(positions, (batch, 1))
+                segment_id = np.tile(segment_id, (batch, 1))
             f.create_dataset("token_ids", data=np.asarray(token_ids, dtype=np.int32))
-            f.create_dataset("positions", data=np.arange(tokens, dtype=np.int32))
-            f.create_dataset("segment_id", data=np.zeros(tokens, dtype=np.int32))
+            f.create_dataset("positions", data=positions)
+            f.create_dataset("segment_id", data=segment_id)
         f.attrs["n_layers"] = np.int64(len(layers))
         f.attrs["n_heads"] = np.int64(n_heads)
         f.attrs["n_kv_heads"] = np.int64(kv_heads)
         f.attrs["head_dim"] = np.int64(head_dim)
         f.attrs["tokens"] = np.int64(tokens)
+        f.attrs["n_segments"] = np.int64(segments * batch)
+        if batched:
+            f.attrs["batch"] = np.int64(batch)
         f.attrs["storage_dtype"] = dtype
         f.attrs["layout"] = layout
         for key, value in (attrs or {}).items():
             f.attrs[key] = value
     os.replace(tmp, path)
+
+
+def write_past_key_values(path, past_key_values, dtype="float16", token_ids=None,
+                          queries=None, attrs=None):
+    """Write a Hugging Face cache as it is: past_key_values a sequence over layers of (k, v)
+    pairs (a legacy cache tuple, or DynamicCache.to_legacy_cache()), each tensor
+    [batch, n_kv_heads, tokens, head_dim] (torch tensors or numpy arrays); queries an
+    optional list over layers of [batch, n_heads, tokens, head_dim]. Every batch row is one
+    independent sequence (fq reads 4-D datasets as bhtd)."""
+    def arr(t):
+        if hasattr(t, "detach"):  # torch, without importing it
+            t = t.detach().float().cpu().numpy()
+        return np.asarray(t, dtype=np.float32)
+
+    layers = []
+    for li, (k, v) in enumerate(past_key_values):
+        layer = {"k": arr(k), "v": arr(v)}
+        if queries is not None:
+            layer["q"] = arr(queries[li])
+        layers.append(layer)
+    write_kv_dump(path, layers, dtype=dtype, layout="bhtd", attrs=attrs, token_ids=token_ids)
 
 
 def synthetic_layers(n_layers, n_heads, n_kv_heads, tokens, head_dim, seed):
@@ -177,8 +226,12 @@ def main(argv=None):
     p.add_argument("--synthetic", action="store_true",
                    help="write a seeded random dump (the only data source of this CLI)")
     p.add_argument("--dtype", choices=("float16", "float32", "bfloat16"), default="float16")
-    p.add_argument("--layout", choices=("htd", "thd"), default="htd",
+    p.add_argument("--layout", choices=("htd", "thd", "bhtd"), default="htd",
                    help="stored axis order (default %(default)s)")
+    p.add_argument("--batch", type=int, default=1,
+                   help="batch rows for --layout bhtd (each an independent sequence)")
+    p.add_argument("--segments", type=int, default=1,
+                   help="independent sequences (segment_id), equal runs of tokens")
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4, help="query heads")
     p.add_argument("--kv-heads", type=int, default=2)
@@ -202,7 +255,21 @@ def main(argv=None):
         layers = seed002_layers(a.distribution, a.layers, a.heads, a.kv_heads, a.tokens,
                                 a.head_dim, a.seed, rank=a.rank)
     token_ids = np.random.default_rng(a.seed + 1).integers(0, 512, a.tokens)
+    if a.layout == "bhtd":
+        # Batch rows b: the synthetic tokens of rows [b T, (b + 1) T) of a batch x T draw.
+        if a.batch < 1:
+            p.error("--batch must be >= 1")
+        big = synthetic_layers(a.layers, a.heads, a.kv_heads, a.tokens * a.batch, a.head_dim,
+                               a.seed) if a.distribution == "realistic" else seed002_layers(
+            a.distribution, a.layers, a.heads, a.kv_heads, a.tokens * a.batch, a.head_dim,
+            a.seed, rank=a.rank)
+        layers = [{n: x.reshape(x.shape[0], a.batch, a.tokens, a.head_dim).transpose(1, 0, 2, 3)
+                   for n, x in layer.items()} for layer in big]
+        token_ids = np.random.default_rng(a.seed + 1).integers(0, 512, (a.batch, a.tokens))
+    elif a.batch != 1:
+        p.error("--batch goes with --layout bhtd")
     write_kv_dump(a.output, layers, dtype=a.dtype, layout=a.layout, token_ids=token_ids,
+                  segments=a.segments,
                   attrs={"model_name": "synthetic-" + a.distribution, "seed": np.int64(a.seed),
                          "n_heads": np.int64(a.heads), "n_kv_heads": np.int64(a.kv_heads),
                          "head_dim": np.int64(a.head_dim)},

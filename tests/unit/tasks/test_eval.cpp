@@ -5,12 +5,15 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "fq/core/rng.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/io/report.hpp"
 #include "fq/tasks/decode.hpp"
@@ -25,6 +28,111 @@ using fq::test::TempDir;
 namespace {
 
 const std::string k_sample = std::string(FQ_SOURCE_DIR) + "/data/sample_kv_d64.h5";
+const std::string k_4seg = std::string(FQ_SOURCE_DIR) + "/data/sample_kv_d64_4seg.h5";
+
+// A deterministic "decoder": x (1 + 0.1 n1) + 0.05 n2, n ~ N(0, 1) seeded by the dataset.
+std::vector<float> perturbed(const fq::io::DatasetInfo& info, const std::vector<float>& x) {
+    fq::core::Rng rng(17, static_cast<std::uint64_t>(info.layer * 4 + static_cast<int>(info.kind)));
+    std::vector<float> y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+        y[i] = static_cast<float>(x[i] * (1 + 0.1 * rng.normal()) + 0.05 * rng.normal());
+    return y;
+}
+
+// Every attention metric of the whole dump (means over all queries of all layers and query
+// heads) and the keys' inner-product bias and RMSE, computed plainly: for each sequence (a
+// list of token indices), query t of the sequence sees its keys 0..t.
+struct Plain {
+    double kl = 0, top1 = 0, top5 = 0, score = 0, prob = 0, out = 0, ip_bias = 0, ip_ms = 0;
+    std::size_t queries = 0;
+};
+
+double plain_cos(const std::vector<double>& a, const std::vector<double>& b) {
+    double ab = 0, aa = 0, bb = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        ab += a[i] * b[i];
+        aa += a[i] * a[i];
+        bb += b[i] * b[i];
+    }
+    if (aa == 0 && bb == 0) return 1;
+    if (aa == 0 || bb == 0) return 0;
+    return ab / std::sqrt(aa * bb);
+}
+
+Plain plain_attention(const fq::io::KvDumpReader& dump,
+                      const std::vector<std::vector<std::int64_t>>& sequences) {
+    Plain p;
+    for (int layer = 0; layer < 5; ++layer) {
+        const std::string L = "layer_" + std::to_string(layer) + "/";
+        const auto qi = dump.info(L + "q"), ki = dump.info(L + "k"), vi = dump.info(L + "v");
+        const auto q = dump.read_all(qi), k = dump.read_all(ki), v = dump.read_all(vi);
+        const auto kh = perturbed(ki, k), vh = perturbed(vi, v);
+        const std::size_t T = ki.tokens, d = ki.d;
+        const double c = 1 / std::sqrt(static_cast<double>(d));
+        for (int qh = 0; qh < qi.heads; ++qh) {
+            const std::size_t h = qh / (qi.heads / ki.heads);
+            const auto at = [&](const std::vector<float>& x, std::size_t head, std::int64_t t,
+                                std::size_t i) { return static_cast<double>(x[(head * T + t) * d + i]); };
+            for (const auto& seq : sequences)
+                for (std::size_t t = 0; t < seq.size(); ++t) {
+                    const std::size_t n = t + 1;
+                    std::vector<double> s(n), sh(n);
+                    double e_sum = 0, e_sq = 0;
+                    for (std::size_t j = 0; j < n; ++j) {
+                        for (std::size_t i = 0; i < d; ++i) {
+                            s[j] += at(q, qh, seq[t], i) * at(k, h, seq[j], i);
+                            sh[j] += at(q, qh, seq[t], i) * at(kh, h, seq[j], i);
+                        }
+                        e_sum += sh[j] - s[j];
+                        e_sq += (sh[j] - s[j]) * (sh[j] - s[j]);
+                    }
+                    const auto softmax = [&](const std::vector<double>& x) {
+                        double mx = x[0];
+                        for (double e : x) mx = std::max(mx, e);
+                        std::vector<double> pr(n);
+                        double z = 0;
+                        for (std::size_t j = 0; j < n; ++j) z += pr[j] = std::exp(c * (x[j] - mx));
+                        for (double& e : pr) e /= z;
+                        return pr;
+                    };
+                    const auto pp = softmax(s), ph = softmax(sh);
+                    double kl = 0;
+                    for (std::size_t j = 0; j < n; ++j)
+                        if (pp[j] > 0) kl += pp[j] * std::log(pp[j] / ph[j]);
+                    const auto rank = [&](const std::vector<double>& x) {
+                        std::vector<std::size_t> idx(n);
+                        for (std::size_t j = 0; j < n; ++j) idx[j] = j;
+                        std::stable_sort(idx.begin(), idx.end(),
+                                         [&](std::size_t a, std::size_t b) { return x[a] > x[b]; });
+                        return idx;
+                    };
+                    const auto r = rank(s), rh = rank(sh);
+                    std::size_t common = 0;
+                    const std::size_t top = std::min<std::size_t>(5, n);
+                    for (std::size_t a = 0; a < top; ++a)
+                        for (std::size_t b = 0; b < top; ++b) common += r[a] == rh[b];
+                    std::vector<double> o(d), oh(d);
+                    for (std::size_t j = 0; j < n; ++j)
+                        for (std::size_t i = 0; i < d; ++i) {
+                            o[i] += pp[j] * at(v, h, seq[j], i);
+                            oh[i] += ph[j] * at(vh, h, seq[j], i);
+                        }
+                    p.kl += std::max(kl, 0.0);
+                    p.top1 += r[0] == rh[0];
+                    p.top5 += static_cast<double>(common) / static_cast<double>(top);
+                    p.score += plain_cos(s, sh);
+                    p.prob += plain_cos(pp, ph);
+                    p.out += plain_cos(o, oh);
+                    p.ip_bias += e_sum / static_cast<double>(n);
+                    p.ip_ms += e_sq / static_cast<double>(n);
+                    ++p.queries;
+                }
+        }
+    }
+    for (double* x : {&p.kl, &p.top1, &p.top5, &p.score, &p.prob, &p.out, &p.ip_bias, &p.ip_ms})
+        *x /= static_cast<double>(p.queries);
+    return p;
+}
 
 // A tiny GQA dump: 1 layer, 4 query heads, 2 KV heads, T tokens, d = 8, random values.
 std::string write_gqa_dump(const std::string& dir, int T) {
@@ -200,5 +308,45 @@ TEST_SUITE("eval") {
             CHECK(c["rate"]["k"]["nominal_bits"].get<double>() > 0);
             CHECK(d["rate"]["k"]["nominal_bits"].is_null());
         }
+    }
+
+    TEST_CASE("attention within each sequence of the 4-segment dump equals a plain loop") {
+        const fq::io::KvDumpReader dump(k_4seg);
+        fq::tasks::CodecLabel codec;
+        fq::tasks::EvalSettings per_seq;  // sequences from the dump's segment_id
+        const auto ev = fq::tasks::evaluate_dump(dump, perturbed, codec, per_seq);
+        CHECK(ev.sequences == 4);
+        CHECK(ev.sequence_source == "segment_id");
+        fq::tasks::EvalSettings one;
+        one.segment_len = 512;  // the whole dump as one sequence, as before
+        const auto ev1 = fq::tasks::evaluate_dump(dump, perturbed, codec, one);
+        CHECK(ev1.sequences == 1);
+
+        std::vector<std::vector<std::int64_t>> four(4), all(1);
+        for (std::int64_t t = 0; t < 512; ++t) {
+            four[static_cast<std::size_t>(t / 128)].push_back(t);
+            all[0].push_back(t);
+        }
+        const Plain want = plain_attention(dump, four), want1 = plain_attention(dump, all);
+        for (const auto& [e, w] : {std::pair{&ev, &want}, std::pair{&ev1, &want1}}) {
+            const Table& t = e->table;
+            CHECK(t.text(2, "tensor") == "attn");
+            CHECK(t.real(2, "queries") == static_cast<double>(w->queries));
+            const auto close = [](double got, double exp) {
+                return std::fabs(got - exp) <= 1e-9 * std::fabs(exp) + 1e-12;
+            };
+            CHECK(close(t.real(2, "kl"), w->kl));
+            CHECK(close(t.real(2, "top1"), w->top1));
+            CHECK(close(t.real(2, "top5"), w->top5));
+            CHECK(close(t.real(2, "score_cos"), w->score));
+            CHECK(close(t.real(2, "prob_cos"), w->prob));
+            CHECK(close(t.real(2, "out_cos"), w->out));
+            CHECK(t.text(0, "tensor") == "k");
+            CHECK(close(t.real(0, "ip_bias"), w->ip_bias));
+            CHECK(close(t.real(0, "ip_rmse"), std::sqrt(w->ip_ms)));
+        }
+        // Across sequences the answer is another one.
+        CHECK(want1.kl > 1.2 * want.kl);
+        CHECK(std::fabs(want1.out - want.out) > 1e-3);
     }
 }
