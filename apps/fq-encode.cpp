@@ -53,11 +53,29 @@ int main(int argc, char** argv) {
                    "glob(s) of datasets to compress (default: layer_<L>/{q,k,v}); repeatable");
     app.add_option("--axes", o.axes, "stored axis order of the selected datasets (htd, thd, ...)");
     app.add_flag("--keep-queries", o.keep_queries, "copy query datasets verbatim (for fq-eval)");
+    app.add_option("--keep-first", o.keep_first,
+                   "keep the first N tokens of each sequence exactly, in float16 (attention "
+                   "sinks; counted in the rate; default: the config's keep_first, else 0)")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("0");
+    app.add_option("--keep-last", o.keep_last,
+                   "keep the last M tokens of each sequence exactly, in float16 (the recent "
+                   "window; counted in the rate; default: the config's keep_last, else 0)")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("0");
+    app.add_option("--segment-len", o.segment_len,
+                   "sequences of N tokens (default: the dump's segment_id, else its batch axis, "
+                   "else one sequence): where windows start and end")
+        ->check(CLI::PositiveNumber);
     app.add_option("--chunk-tokens", o.chunk_tokens,
                    "tokens per slab and per checksum block (bounds memory)")
         ->check(CLI::Range(1, 1 << 24));
     app.add_option("--codebooks", o.codebooks,
                    "directory of shipped codebooks (default: $FQ_CODEBOOKS, else the built-in)");
+    app.add_flag("!--no-train", o.train_missing,
+                 "never train a codebook on the fly (default: a fib codebook not shipped for the "
+                 "data's d is trained once, deterministically, and cached in $FQ_CACHE_DIR or "
+                 "~/.cache/fq)");
     fq::apps::add_threads_option(app, o.threads);
     app.add_flag("--force", o.force, "overwrite an existing output file");
     fq::apps::add_log_flags(app, logging, "no summary, logs or progress");

@@ -18,4 +18,6 @@ check() {  # check SHIPPED ARGS...: train with ARGS into tmp and compare bytes
 check d64/fib-k2-N4.json fib --d 64 --k 2 --N 4
 check d128/fib-k2-N4.json fib --d 128 --k 2 --N 4
 check d64/scalar-b3.json scalar --d 64 --bits 3
+check d256/fib-k2-N4.json fib --d 256 --k 2 --N 4
+check d80/fib-k2-N16.json fib --d 80 --k 2 --N 16
 echo "codebooks regenerate: ok"

@@ -24,8 +24,8 @@ expect_error "$bin/fq-decode" 1 -i "$tmp/ok.fq.h5" -o "$tmp/keep.fq.h5"
 run "$bin/fq-encode" -i "$sample" -o "$tmp/keep.fq.h5" -c "$tmp/s3.json" --force -q
 expect_error "$bin/fq-encode" 1 -i "$root/data/sample_kv.h5" -o "$tmp/d8.fq.h5" -c "$tmp/s2.json"
 grep -q "d = 8" "$tmp/err" && grep -q "d = 64" "$tmp/err" || fail "d mismatch message: $(cat "$tmp/err")"
-expect_error "$bin/fq-encode" 1 -i "$root/data/sample_kv.h5" -o "$tmp/d8.fq.h5"
-grep -q "fq-train fib --d 8 --k 4 --N 256 -o $tmp/cb/d8/fib-k4-N256.json" "$tmp/err" ||
+expect_error "$bin/fq-encode" 1 -i "$root/data/sample_kv.h5" -o "$tmp/d8.fq.h5" --no-train
+grep -q "fq-train fib --d 8 --k 4 --N 256 --restarts 2 -o $tmp/cb/d8/fib-k4-N256.json" "$tmp/err" ||
     fail "no fq-train command: $(cat "$tmp/err")"
 expect_error "$bin/fq-encode" 1 -i "$sample" -o "$tmp/x.fq.h5" --k-codec "fib:rate=2,bogus=1"
 expect_error "$bin/fq-encode" 1 -i "$sample" -o "$tmp/x.fq.h5" --k-codec "nosuch:rate=2"

@@ -52,6 +52,8 @@ public:
     int dim() const override { return m_params.d; }
     std::size_t code_bytes() const override { return m_bytes; }
     double code_bits() const override { return 8.0 * static_cast<double>(m_bytes); }
+    // The float16 scale of every block of 32 values: 16 d / 32.
+    double side_bits() const override { return 0.5 * m_params.d; }
     void encode(const float* x, std::size_t n, std::uint8_t* codes) const override;
     void decode(const std::uint8_t* codes, std::size_t n, float* x) const override;
 

@@ -24,6 +24,9 @@ public:
     virtual std::size_t code_bytes() const = 0;  // fixed stride of one code in bytes
     virtual double code_bits() const = 0;        // exact bits of one code, headers included
     double rate() const { return code_bits() / dim(); }
+    // The part of code_bits() that is side information rather than payload: norm headers,
+    // group scales and offsets (per vector, like code_bits()). 0 when codes are indices only.
+    virtual double side_bits() const { return 0; }
 
     // Vectors coded jointly, B = block_vectors() (1 for every per-vector codec). B > 1 is the
     // one exception to per-vector codes, for codecs whose side information spans several

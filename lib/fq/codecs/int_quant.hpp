@@ -54,6 +54,10 @@ public:
     int dim() const override { return m_params.d; }
     std::size_t code_bytes() const override { return m_bytes; }
     double code_bits() const override;  // per vector: d (b + 32/G)
+    // Per vector: the float16 scale and minimum of its groups, 32 d / G.
+    double side_bits() const override {
+        return 32.0 * m_params.d / static_cast<double>(m_params.group);
+    }
     std::size_t block_vectors() const override {
         return m_params.grouping == IntGrouping::per_channel
                    ? static_cast<std::size_t>(m_params.group)

@@ -51,6 +51,7 @@ public:
     int dim() const override { return m_params.d; }
     std::size_t code_bytes() const override { return m_bytes; }
     double code_bits() const override { return 16.0 + m_m; }
+    double side_bits() const override { return 16.0; }  // the float16 norm
     void encode(const float* x, std::size_t n, std::uint8_t* codes) const override;
     void decode(const std::uint8_t* codes, std::size_t n, float* x) const override;
     const InnerProductEstimator* inner_product_estimator() const override { return this; }
@@ -94,6 +95,7 @@ public:
     int dim() const override { return m_params.d; }
     std::size_t code_bytes() const override { return m_scalar.code_bytes() + m_qjl.code_bytes(); }
     double code_bits() const override { return m_scalar.code_bits() + m_qjl.code_bits(); }
+    double side_bits() const override { return m_scalar.side_bits() + m_qjl.side_bits(); }
     void encode(const float* x, std::size_t n, std::uint8_t* codes) const override;
     void decode(const std::uint8_t* codes, std::size_t n, float* x) const override;
     const InnerProductEstimator* inner_product_estimator() const override { return this; }

@@ -1,12 +1,14 @@
 #include "fq/io/codebook_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
 #include "fq/core/error.hpp"
+#include "fq/train/fib_train.hpp"
 
 #ifndef FQ_CODEBOOK_DIR
 #define FQ_CODEBOOK_DIR "codebooks"
@@ -17,6 +19,19 @@ namespace fs = std::filesystem;
 namespace fq::io {
 
 namespace {
+
+ShippedCodebook shipped_entry(const std::string& path, const UniversalCodebook& cb) {
+    ShippedCodebook s;
+    s.path = path;
+    s.family = cb.family;
+    s.d = cb.spec.d;
+    s.k = cb.spec.main.k;
+    s.N = cb.spec.main.N;
+    s.rate = cb.rate;
+    s.val_total_mse = cb.val_total_mse;
+    s.content_hash = cb.content_hash;
+    return s;
+}
 
 bool is_hash(const std::string& ref) {
     return ref.rfind("sha256:", 0) == 0;
@@ -129,16 +144,7 @@ std::vector<ShippedCodebook> CodebookStore::shipped(int d) const {
             continue;  // not a codebook (or damaged): never chosen
         }
         if (cb.spec.d != d) continue;
-        ShippedCodebook s;
-        s.path = p.string();
-        s.family = cb.family;
-        s.d = cb.spec.d;
-        s.k = cb.spec.main.k;
-        s.N = cb.spec.main.N;
-        s.rate = cb.rate;
-        s.val_total_mse = cb.val_total_mse;
-        s.content_hash = cb.content_hash;
-        out.push_back(std::move(s));
+        out.push_back(shipped_entry(p.string(), cb));
     }
     return out;
 }
@@ -151,14 +157,78 @@ std::string train_command_for(int d, double rate, const std::string& family,
         return "fq-train scalar --d " + std::to_string(d) + " --bits " + std::to_string(bits) +
                " -o " + where + "scalar-b" + std::to_string(bits) + ".json";
     }
-    // Largest block dimension with N = 2^(rate k) <= 256 (and k < d): the paper's sweet spot.
-    int k = 1;
-    for (int kk = 1; kk < d && kk <= 32; ++kk)
-        if (std::pow(2.0, rate * kk) <= 256.0 + 1e-9) k = kk;
-    const int N = std::max(2, static_cast<int>(std::lround(std::pow(2.0, rate * k))));
+    const auto [k, N] = fib_shape_for(d, rate);
     return "fq-train fib --d " + std::to_string(d) + " --k " + std::to_string(k) + " --N " +
-           std::to_string(N) + " -o " + where + "fib-k" + std::to_string(k) + "-N" +
-           std::to_string(N) + ".json";
+           std::to_string(N) + (ladder_restarts(N) != 8 ? " --restarts 2" : "") + " -o " + where +
+           "fib-k" + std::to_string(k) + "-N" + std::to_string(N) + ".json";
+}
+
+FibShape fib_shape_for(int d, double rate) {
+    // Largest block dimension with N = 2^(rate k) <= 256 (and k < d): the paper's sweet spot.
+    FibShape s;
+    for (int kk = 1; kk < d && kk <= 32; ++kk)
+        if (std::pow(2.0, rate * kk) <= 256.0 + 1e-9) s.k = kk;
+    s.N = std::max(2, static_cast<int>(std::floor(std::pow(2.0, rate * s.k) + 1e-9)));
+    return s;
+}
+
+int ladder_restarts(int N) {
+    return N >= 256 ? 2 : train::FibParams{}.restarts;
+}
+
+std::string codebook_cache_dir() {
+    const auto env = [](const char* name) {
+        const char* v = std::getenv(name);
+        return v != nullptr && *v != '\0' ? std::string(v) : std::string();
+    };
+    std::string base = env("FQ_CACHE_DIR");
+    if (base.empty() && !env("XDG_CACHE_HOME").empty()) base = env("XDG_CACHE_HOME") + "/fq";
+    if (base.empty() && !env("HOME").empty()) base = env("HOME") + "/.cache/fq";
+    if (base.empty()) base = (fs::temp_directory_path() / "fq-cache").string();
+    return base + "/codebooks";
+}
+
+ShippedCodebook CodebookStore::trained_fib(int d, int k, int N) const {
+    const std::string name = "fib-k" + std::to_string(k) + "-N" + std::to_string(N) + ".json";
+    const std::string command = "fq-train fib --d " + std::to_string(d) + " --k " +
+                                std::to_string(k) + " --N " + std::to_string(N) +
+                                (ladder_restarts(N) != 8 ? " --restarts 2" : "");
+    if (!training())
+        throw UsageError("no codebook fib d = " + std::to_string(d) + " k = " + std::to_string(k) +
+                         " N = " + std::to_string(N) + "; make one with: " + command + " -o " +
+                         m_dir + "/d" + std::to_string(d) + "/" + name);
+    const fs::path dir = fs::path(codebook_cache_dir()) / ("d" + std::to_string(d));
+    const std::string path = (dir / name).string();
+    std::error_code ec;
+    if (fs::exists(path, ec)) {
+        try {
+            const UniversalCodebook& cb = load_cached(path);
+            if (cb.family == "fib" && cb.spec.d == d && cb.spec.main.k == k && cb.spec.main.N == N)
+                return shipped_entry(path, cb);
+        } catch (const Error&) {
+            // damaged or foreign: trained again below and replaced
+        }
+        m_loaded.erase(path);
+    }
+    train::FibParams p;
+    p.d = d;
+    p.k = k;
+    p.N = N;
+    p.restarts = ladder_restarts(N);
+    const auto t0 = std::chrono::steady_clock::now();
+    const UniversalCodebook cb =
+        make_fib_codebook(train::train_fib(p), core::RotationKind::haar, 1);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fs::create_directories(dir, ec);
+    if (ec) throw IoError("cannot create the codebook cache " + dir.string() + ": " + ec.message());
+    save_codebook(cb, path, /*force=*/true);
+    std::ostringstream note;
+    note.precision(3);
+    note << "trained fib d=" << d << " k=" << k << " N=" << N << " (" << command << ") in "
+         << seconds << " s; cached in " << path;
+    m_note(note.str());
+    return shipped_entry(path, load_cached(path));
 }
 
 ShippedCodebook CodebookStore::default_codebook_for(int d, double rate,
@@ -170,6 +240,11 @@ ShippedCodebook CodebookStore::default_codebook_for(int d, double rate,
         if (best == nullptr || s.rate > best->rate + 1e-12 ||
             (std::abs(s.rate - best->rate) <= 1e-12 && s.val_total_mse < best->val_total_mse))
             best = &s;
+    }
+    if (best == nullptr && family == "fib" && training() &&
+        std::none_of(all.begin(), all.end(), [](const ShippedCodebook& s) { return s.family == "fib"; })) {
+        const FibShape shape = fib_shape_for(d, rate);
+        return trained_fib(d, shape.k, shape.N);
     }
     if (best == nullptr)
         throw UsageError("no shipped " + family + " codebook for d = " + std::to_string(d) +

@@ -4,6 +4,7 @@
 // io/gsrq_file.hpp) — and picks the default shipped codebook for (d, rate).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,6 +18,23 @@ namespace fq::io {
 // The codebook directory: `option` if not empty, else $FQ_CODEBOOKS if set and not empty,
 // else the compiled-in FQ_CODEBOOK_DIR (the source tree's codebooks/).
 std::string codebook_dir(const std::string& option = "");
+
+// Where codebooks trained on the fly are kept: $FQ_CACHE_DIR, else $XDG_CACHE_HOME/fq, else
+// $HOME/.cache/fq, else the system temporary directory's fq-cache; plus "/codebooks".
+std::string codebook_cache_dir();
+
+// The fib block shape for dimension d at payload rate `rate`: the largest block dimension
+// k < d (k <= 32) with 2^(rate k) <= 256, and N = floor(2^(rate k)) (at least 2), so the rate
+// log2(N) / k (plus a tail block when k does not divide d) does not exceed `rate` by more
+// than the tail's rounding.
+struct FibShape {
+    int k = 1, N = 2;
+};
+FibShape fib_shape_for(int d, double rate);
+
+// The fq-train options of a codebook trained on the fly (and of the shipped ladder): the
+// defaults, with 2 restarts instead of 8 when N >= 256.
+int ladder_restarts(int N);
 
 // One shipped codebook file, as listed by CodebookStore::shipped().
 struct ShippedCodebook {
@@ -59,10 +77,22 @@ public:
 
     // The shipped codebook of `family` for dimension d with the highest payload rate
     // <= rate + 1e-9, among equal rates the lowest validation total MSE (then the first
-    // path). UsageError if none, naming the exact fq-train command that makes one, e.g.
+    // path). When none is shipped for d at all and training is on (set_training), the fib
+    // codebook of fib_shape_for(d, rate) trained on the fly (trained_fib). Else UsageError,
+    // naming the exact fq-train command that makes one, e.g.
     //   fq-train fib --d 96 --k 4 --N 256 -o codebooks/d96/fib-k4-N256.json
     ShippedCodebook default_codebook_for(int d, double rate,
                                          const std::string& family = "fib") const;
+
+    // Training on the fly: on (note: called with a one-line description of each codebook
+    // trained) or off (the default: nothing is ever trained).
+    void set_training(std::function<void(const std::string&)> note) { m_note = std::move(note); }
+    bool training() const { return static_cast<bool>(m_note); }
+    // The fib codebook (d, k, N) with the ladder's options (ladder_restarts), from
+    // codebook_cache_dir()/d<d>/fib-k<k>-N<N>.json when it is there and valid, else trained
+    // now (deterministic: the bytes of `fq-train fib --d d --k k --N N [--restarts 2]`),
+    // saved there (temporary name + rename) and noted. UsageError if training is off.
+    ShippedCodebook trained_fib(int d, int k, int N) const;
 
 private:
     // load_codebook(path), parsed once per store (a --rate lookup lists the shipped files and
@@ -71,6 +101,7 @@ private:
 
     std::string m_dir;
     mutable std::map<std::string, UniversalCodebook> m_loaded;  // by path as given
+    std::function<void(const std::string&)> m_note;              // training on when set
     std::map<std::string, StoredCodebook> m_stored;  // added codebook files, by content hash
 };
 

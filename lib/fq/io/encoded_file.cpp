@@ -16,6 +16,24 @@ int EncodedDataset::batch() const {
 
 namespace detail {
 
+std::string window_digest(const std::vector<std::int64_t>& tokens, const std::uint16_t* values,
+                          std::size_t count) {
+    core::Sha256 h;
+    for (std::int64_t t : tokens) {
+        std::uint8_t b[8];
+        for (int i = 0; i < 8; ++i)
+            b[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(t) >> (8 * i));
+        h.update(b, 8);
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint8_t b[2] = {static_cast<std::uint8_t>(values[i]),
+                                   static_cast<std::uint8_t>(values[i] >> 8)};
+        h.update(b, 2);
+    }
+    return "sha256:" + h.finish_hex();
+}
+
+
 std::string strip(const std::string& p) {
     std::size_t i = 0;
     while (i < p.size() && p[i] == '/') ++i;

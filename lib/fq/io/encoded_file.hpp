@@ -21,6 +21,12 @@
 //                           code rows of head h covering tokens [b B, min((b+1) B, tokens))
 //                           (B a multiple of G)
 //   payload_sha256 (attr)   SHA-256 of block_sha256 (all digests in (head, block) order)
+//   /<path>/window_tokens   int64 [W] (only with windows, attrs keep_first / keep_last): the
+//                           tokens kept exactly, increasing; the codes then cover only the
+//                           other tokens ("coded" tokens, in order: rows, blocks and
+//                           write_block count coded tokens)
+//   /<path>/window          float16 [heads, W, d]: their values; attr window_sha256 on the
+//                           group = SHA-256 of window_tokens (int64 LE) then window (LE)
 //   /<other>                non-vector datasets (and queries, if kept) copied verbatim
 //
 // Reading verifies the format and version, every size before allocating, the payload
@@ -63,28 +69,54 @@ struct EncodedDataset {
     std::size_t code_bytes = 0;        // attr code_bytes: stride of one code (one row)
     double code_bits = 0;              // attr code_bits: exact bits per *vector* (Codec)
     std::int64_t block_vectors = 1;    // attr block_vectors: G, vectors per code (absent: 1)
-    std::int64_t block_tokens = 0;     // attr block_tokens: B, tokens per checksum block
-    std::string payload_sha256;        // attr payload_sha256: "sha256:<64 hex>"
-
-    std::int64_t blocks() const {
-        return tokens == 0 ? 0 : (tokens + block_tokens - 1) / block_tokens;
-    }
-    // Code rows per head: tokens, or ceil(tokens / G) groups.
-    std::int64_t rows() const { return (tokens + block_vectors - 1) / block_vectors; }
-    // Code rows of tokens [t0, t1) (t0 a multiple of G): [t0 / G, ceil(t1 / G)).
-    std::int64_t row_of(std::int64_t t) const { return t / block_vectors; }
-    std::int64_t row_end(std::int64_t t) const { return (t + block_vectors - 1) / block_vectors; }
-    double rate() const { return code_bits / d; }  // bits per coordinate (nominal, exact)
     // Batch rows of a batched original (axes with b, e.g. "bhtd"; the tokens of the rows
     // follow one another), 1 otherwise.
     int batch() const;
-    // Bits per coordinate as stored: byte padding of a code and, for G > 1, the padding of
-    // the last partial group included: 8 C rows / (tokens d).
+    std::int64_t block_tokens = 0;     // attr block_tokens: B, coded tokens per checksum block
+    std::string payload_sha256;        // attr payload_sha256: "sha256:<64 hex>"
+    std::int64_t keep_first = 0;       // attr keep_first (absent: 0): window at each sequence's start
+    std::int64_t keep_last = 0;        // attr keep_last (absent: 0): ... and at its end
+    std::vector<std::int64_t> window;  // dataset window_tokens: tokens kept exactly (increasing)
+    std::string window_sha256;         // attr window_sha256 ("" without a window)
+
+    // Tokens with codes: every token but the window's. Code rows, blocks, write_block and
+    // read_codes count these ("coded index" c: the c-th token outside the window).
+    std::int64_t coded() const { return tokens - static_cast<std::int64_t>(window.size()); }
+    std::int64_t blocks() const {
+        return coded() == 0 ? 0 : (coded() + block_tokens - 1) / block_tokens;
+    }
+    // Code rows per head: coded(), or ceil(coded() / G) groups.
+    std::int64_t rows() const { return (coded() + block_vectors - 1) / block_vectors; }
+    // Code rows of coded tokens [c0, c1) (c0 a multiple of G): [c0 / G, ceil(c1 / G)).
+    std::int64_t row_of(std::int64_t c) const { return c / block_vectors; }
+    std::int64_t row_end(std::int64_t c) const { return (c + block_vectors - 1) / block_vectors; }
+    double rate() const { return code_bits / d; }  // bits per coordinate of a code (exact)
+    // Bits stored for the window: 16 per coordinate plus 64 per window token (its index).
+    double window_bits() const {
+        return window.empty() ? 0.0
+                              : 16.0 * static_cast<double>(heads) *
+                                        static_cast<double>(window.size()) * d +
+                                    64.0 * static_cast<double>(window.size());
+    }
+    // Bits per coordinate as stored, over every token: byte padding of a code and, for G > 1,
+    // the padding of the last partial group included, and the window: (8 C rows heads +
+    // window_bits()) / (heads tokens d).
     double stored_rate() const {
-        if (block_vectors == 1 || tokens == 0)
+        if (window.empty() && (block_vectors == 1 || tokens == 0))
             return 8.0 * static_cast<double>(code_bytes) / (static_cast<double>(block_vectors) * d);
-        return 8.0 * static_cast<double>(code_bytes) * static_cast<double>(rows()) /
-               (static_cast<double>(tokens) * d);
+        if (tokens == 0) return 0;
+        return (8.0 * static_cast<double>(code_bytes) * static_cast<double>(rows()) *
+                    static_cast<double>(heads) +
+                window_bits()) /
+               (static_cast<double>(heads) * static_cast<double>(tokens) * d);
+    }
+    // Exact bits per coordinate over every token (codes at code_bits, no byte padding, plus
+    // the window): the rate of a windowed configuration.
+    double exact_rate() const {
+        if (tokens == 0) return rate();
+        return (code_bits * static_cast<double>(heads) * static_cast<double>(coded()) +
+                window_bits()) /
+               (static_cast<double>(heads) * static_cast<double>(tokens) * d);
     }
 };
 
@@ -105,16 +137,19 @@ public:
     void add_codebook(const UniversalCodebook& cb);
     void add_codebook(const GsrqCodebookFile& cb);
 
-    // Starts dataset info.path (info.blocks(), code_bytes, ... must be set; payload_sha256
-    // is computed). Codes must then be written block by block (any order) and the dataset
-    // finished. The codebook info.codebook must have been added (unless ""). UsageError on
-    // bad sizes (block_tokens must be a multiple of block_vectors).
+    // Starts dataset info.path (info.blocks(), code_bytes, window, ... must be set;
+    // payload_sha256 and window_sha256 are computed). Codes must then be written block by
+    // block (any order), the window (if any) written, and the dataset finished. The codebook
+    // info.codebook must have been added (unless ""). UsageError on bad sizes (block_tokens
+    // must be a multiple of block_vectors; the window increasing and within tokens).
     void create(const EncodedDataset& info);
-    // codes: (heads, rows, code_bytes) bytes for tokens [t0, t1) of every head, rows =
-    // info.row_end(t1) - info.row_of(t0) (= t1 - t0 when G = 1); t0 must be a multiple of
-    // block_tokens and t1 = min(t0 + block_tokens, tokens).
-    void write_block(const std::string& path, std::int64_t t0, std::int64_t t1,
+    // codes: (heads, rows, code_bytes) bytes for coded tokens [c0, c1) of every head, rows =
+    // info.row_end(c1) - info.row_of(c0) (= c1 - c0 when G = 1); c0 must be a multiple of
+    // block_tokens and c1 = min(c0 + block_tokens, coded()).
+    void write_block(const std::string& path, std::int64_t c0, std::int64_t c1,
                      const std::uint8_t* codes);
+    // values: (heads, W, d) float16 bit patterns of the window tokens.
+    void write_window(const std::string& path, const std::uint16_t* values);
     // Writes the block table and payload checksum; UsageError if a block was not written.
     void finish(const std::string& path);
 
@@ -166,6 +201,10 @@ public:
     // The same for an embedded gsrq codebook file.
     GsrqCodebookFile gsrq_codebook(const std::string& hash) const;
 
+    // The window values (heads, W, d) as float16 bit patterns, verified against
+    // window_sha256 (CorruptError on a mismatch); empty without a window.
+    std::vector<std::uint16_t> read_window(const EncodedDataset& info) const;
+
     // Code rows of heads [slab.h0, slab.h1) x rows [slab.t0, slab.t1) into
     // out: (slab.heads(), slab.tokens(), code_bytes) bytes. A row is a token when
     // info.block_vectors == 1 (then slab.t0/t1 are tokens), else a group of G tokens
@@ -177,16 +216,20 @@ public:
 
     // Decodes the vectors of heads [slab.h0, slab.h1) x tokens [slab.t0, slab.t1) with codec
     // (made from info.codec) into out: (slab.heads(), slab.tokens(), d) float: reads the code
-    // rows covering the tokens (whole groups when G > 1), decodes them with
-    // core::parallel_chunks over fixed chunks (output independent of the thread count) and
-    // drops the vectors outside the slab (and the padding of a last partial group).
-    // A slice equals the same slice of a full decode bit for bit.
+    // rows covering the slab's coded tokens (whole groups when G > 1), decodes them with
+    // core::parallel_chunks over fixed chunks (output independent of the thread count),
+    // drops the vectors outside the slab (and the padding of a last partial group), and puts
+    // the window's tokens back exactly (float16 -> float). A slice equals the same slice of a
+    // full decode bit for bit.
     void decode(const EncodedDataset& info, const codecs::Codec& codec, const Slab& slab,
                 float* out) const;
 
     std::int64_t file_id() const;  // the HDF5 file (hid_t), valid while the reader lives
 
 private:
+    // decode() of coded tokens [slab.t0, slab.t1) (no window between them to restore).
+    void decode_coded(const EncodedDataset& info, const codecs::Codec& codec, const Slab& slab,
+                      float* out) const;
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

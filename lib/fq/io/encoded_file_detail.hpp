@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fq::io::detail {
 
@@ -23,6 +24,11 @@ inline constexpr std::int64_t k_max_block_vectors = 1 << 16;
 std::string strip(const std::string& p);
 // The 64 hex digits of "sha256:<64 hex>".
 std::string hash_hex(const std::string& hash);
+
+// "sha256:<hex>" of a window: its token indices as int64 LE, then its count float16 values
+// (bit patterns) LE.
+std::string window_digest(const std::vector<std::int64_t>& tokens, const std::uint16_t* values,
+                          std::size_t count);
 // Whether h is "sha256:" followed by 64 lower-case hex digits.
 bool valid_hash(const std::string& h);
 // The raw 32-byte SHA-256 digest of p[0, n).

@@ -6,6 +6,7 @@
 
 #include "fq/core/error.hpp"
 #include "fq/core/parallel.hpp"
+#include "fq/core/half.hpp"
 #include "fq/core/sha256.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
@@ -55,6 +56,7 @@ struct EncodedFileReader::Impl {
     std::vector<std::string> copied;
     std::map<std::string, std::size_t> by_path;
     mutable std::map<std::string, std::vector<std::uint8_t>> tables;  // verified block tables
+    mutable std::map<std::string, std::vector<std::uint16_t>> windows;  // verified windows
     std::uint64_t file_size = 0;
 
     [[noreturn]] void corrupt(const std::string& what) const {
@@ -143,6 +145,32 @@ EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
         e.payload_sha256 = h5::read_attr_string(gid, "payload_sha256");
         if (!valid_hash(e.payload_sha256)) m.corrupt(where + "invalid payload_sha256");
 
+        // The window (absent: none): its size bounded by the tokens before reading.
+        if (h5::has_attr(gid, "keep_first") || h5::is_dataset(m.file.id(), p + "/window_tokens")) {
+            e.keep_first = h5::read_attr_int(gid, "keep_first");
+            e.keep_last = h5::read_attr_int(gid, "keep_last");
+            e.window_sha256 = h5::read_attr_string(gid, "window_sha256");
+            if (e.keep_first < 0 || e.keep_last < 0 || !valid_hash(e.window_sha256))
+                m.corrupt(where + "invalid keep_first, keep_last or window_sha256");
+            h5::Dataset wt = h5::open_dataset(m.file.id(), p + "/window_tokens");
+            const auto wd = h5::dataset_dims(wt.id());
+            if (wd.size() != 1 || wd[0] == 0 || wd[0] > static_cast<hsize_t>(e.tokens))
+                m.corrupt(where + "window_tokens shape does not match the tokens");
+            e.window.resize(static_cast<std::size_t>(wd[0]));
+            h5::read_slab(wt.id(), H5T_NATIVE_INT64, {0}, {wd[0]}, e.window.data());
+            for (std::size_t i = 0; i < e.window.size(); ++i)
+                if (e.window[i] < 0 || e.window[i] >= e.tokens ||
+                    (i > 0 && e.window[i] <= e.window[i - 1]))
+                    m.corrupt(where + "window_tokens not increasing within the tokens");
+            h5::Dataset wv = h5::open_dataset(m.file.id(), p + "/window");
+            if (h5::dataset_dims(wv.id()) != std::vector<hsize_t>{static_cast<hsize_t>(heads), wd[0],
+                                                                  static_cast<hsize_t>(d)})
+                m.corrupt(where + "window shape does not match the attributes");
+            if (2.0 * static_cast<double>(heads) * static_cast<double>(wd[0]) *
+                    static_cast<double>(d) >
+                static_cast<double>(m.file_size))
+                m.corrupt(where + "window larger than the file: truncated");
+        }
         h5::Dataset codes = h5::open_dataset(m.file.id(), p + "/codes");
         const auto dims = h5::dataset_dims(codes.id());
         if (dims != std::vector<hsize_t>{static_cast<hsize_t>(heads),
@@ -399,12 +427,66 @@ void EncodedFileReader::read_codes(const EncodedDataset& info, const Slab& slab,
     }
 }
 
+std::vector<std::uint16_t> EncodedFileReader::read_window(const EncodedDataset& info) const {
+    const Impl& m = *m_impl;
+    if (info.window.empty()) return {};
+    if (auto it = m.windows.find(info.path); it != m.windows.end()) return it->second;
+    const std::size_t count =
+        static_cast<std::size_t>(info.heads) * info.window.size() * static_cast<std::size_t>(info.d);
+    std::vector<std::uint16_t> v(count);
+    try {
+        h5::Dataset ds = h5::open_dataset(m.file.id(), info.path + "/window");
+        const h5::Datatype f16 = h5::make_float16_type();
+        h5::read_slab(ds.id(), f16.id(), {}, {}, v.data());
+    } catch (const IoError& e) {
+        m.corrupt(info.path + ": window unreadable: " + e.what());
+    }
+    if (detail::window_digest(info.window, v.data(), v.size()) != info.window_sha256)
+        m.corrupt(info.path + ": window checksum mismatch");
+    return m.windows.emplace(info.path, std::move(v)).first->second;
+}
+
 void EncodedFileReader::decode(const EncodedDataset& info, const codecs::Codec& codec,
                                const Slab& slab, float* out) const {
     const Impl& m = *m_impl;
     require(slab.h0 >= 0 && slab.h0 < slab.h1 && slab.h1 <= info.heads && slab.t0 >= 0 &&
                 slab.t0 < slab.t1 && slab.t1 <= info.tokens,
             m.path + ": " + info.path + ": slab outside the dataset");
+    if (info.window.empty()) {
+        decode_coded(info, codec, slab, out);
+        return;
+    }
+    // Coded tokens of the slab: [c0, c1) (token t - the window tokens before it).
+    const auto& w = info.window;
+    const auto w0 = static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t0) - w.begin());
+    const auto w1 = static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t1) - w.begin());
+    const std::int64_t c0 = slab.t0 - w0, c1 = slab.t1 - w1;
+    const auto d = static_cast<std::size_t>(info.d);
+    const auto nt = static_cast<std::size_t>(slab.tokens()), nc = static_cast<std::size_t>(c1 - c0);
+    std::vector<float> coded(static_cast<std::size_t>(slab.heads()) * nc * d);
+    if (nc > 0) decode_coded(info, codec, Slab{slab.h0, slab.h1, c0, c1}, coded.data());
+    const std::vector<std::uint16_t> window = read_window(info);
+    const std::size_t W = w.size();
+    for (int h = slab.h0; h < slab.h1; ++h) {
+        const std::size_t hh = static_cast<std::size_t>(h - slab.h0);
+        std::size_t ci = 0, wi = static_cast<std::size_t>(w0);
+        for (std::size_t i = 0; i < nt; ++i) {
+            float* dst = out + (hh * nt + i) * d;
+            if (wi < static_cast<std::size_t>(w1) && w[wi] == slab.t0 + static_cast<std::int64_t>(i)) {
+                const std::uint16_t* src = window.data() + (static_cast<std::size_t>(h) * W + wi) * d;
+                for (std::size_t j = 0; j < d; ++j) dst[j] = core::half_to_float(src[j]);
+                ++wi;
+            } else {
+                std::memcpy(dst, coded.data() + (hh * nc + ci) * d, d * sizeof(float));
+                ++ci;
+            }
+        }
+    }
+}
+
+void EncodedFileReader::decode_coded(const EncodedDataset& info, const codecs::Codec& codec,
+                                     const Slab& slab, float* out) const {
+    const Impl& m = *m_impl;
     const auto G = static_cast<std::size_t>(info.block_vectors);
     if (codec.block_vectors() != G || codec.code_bytes() != info.code_bytes ||
         codec.dim() != info.d)

@@ -74,9 +74,10 @@ h5::Group make_group(hid_t loc, const std::string& path) {
     return h5::open_group(loc, p);
 }
 
-// An untimed uint8 dataset of shape dims (chunked if chunk is not empty), parents made.
-h5::Dataset make_u8_dataset(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
-                            const std::vector<hsize_t>& chunk = {}) {
+// An untimed dataset of file type `type` and shape dims (chunked if chunk is not empty),
+// parents made.
+h5::Dataset make_dataset(hid_t loc, const std::string& path, hid_t type,
+                         const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk = {}) {
     const std::string p = strip(path);
     if (const auto slash = p.rfind('/'); slash != std::string::npos)
         make_group(loc, p.substr(0, slash));
@@ -86,8 +87,13 @@ h5::Dataset make_u8_dataset(hid_t loc, const std::string& path, const std::vecto
     if (!chunk.empty() && H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()) < 0)
         h5::throw_io(loc, p + ": cannot set chunking");
     return h5::Dataset(
-        H5Dcreate2(loc, p.c_str(), H5T_STD_U8LE, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
-        loc, (p + ": cannot create dataset").c_str());
+        H5Dcreate2(loc, p.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT), loc,
+        (p + ": cannot create dataset").c_str());
+}
+
+h5::Dataset make_u8_dataset(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
+                            const std::vector<hsize_t>& chunk = {}) {
+    return make_dataset(loc, path, H5T_STD_U8LE, dims, chunk);
 }
 
 }  // namespace
@@ -98,6 +104,7 @@ struct PendingDataset {
     h5::Dataset codes;
     std::vector<std::uint8_t> digests;  // (heads, blocks, 32)
     std::vector<char> written;          // per block
+    bool window_written = false;
 };
 }  // namespace
 
@@ -166,6 +173,10 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
                 info.block_vectors >= 1 && info.block_vectors <= k_max_block_vectors &&
                 info.block_tokens % info.block_vectors == 0,
             where + ": invalid sizes");
+    for (std::size_t i = 0; i < info.window.size(); ++i)
+        require(info.window[i] >= 0 && info.window[i] < info.tokens &&
+                    (i == 0 || info.window[i] > info.window[i - 1]),
+                where + ": window tokens must be increasing and within the tokens");
     require(info.codebook.empty() || m.codebooks.count(info.codebook) == 1,
             where + ": codebook " + info.codebook + " was not added");
     PendingDataset pd;
@@ -189,6 +200,11 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
     h5::write_attr_int(g.id(), "block_tokens", info.block_tokens);
     // Written only when > 1: files of per-vector codecs stay as version 1 always wrote them.
     if (info.block_vectors > 1) h5::write_attr_int(g.id(), "block_vectors", info.block_vectors);
+    // Written only with a window (files without one stay as version 1 always wrote them).
+    if (!info.window.empty()) {
+        h5::write_attr_int(g.id(), "keep_first", info.keep_first);
+        h5::write_attr_int(g.id(), "keep_last", info.keep_last);
+    }
 
     const std::int64_t rows = info.rows();
     const std::vector<hsize_t> dims = {static_cast<hsize_t>(info.heads), static_cast<hsize_t>(rows),
@@ -214,7 +230,7 @@ void EncodedFileWriter::write_block(const std::string& path, std::int64_t t0, st
     PendingDataset& pd = it->second;
     const EncodedDataset& info = pd.info;
     const std::int64_t B = info.block_tokens;
-    require(t0 >= 0 && t0 < info.tokens && t0 % B == 0 && t1 == std::min(t0 + B, info.tokens),
+    require(t0 >= 0 && t0 < info.coded() && t0 % B == 0 && t1 == std::min(t0 + B, info.coded()),
             m.out.path() + ": " + p + ": write_block needs a whole block");
     const auto b = static_cast<std::size_t>(t0 / B);
     const auto n = static_cast<std::size_t>(info.row_end(t1) - info.row_of(t0));
@@ -229,6 +245,29 @@ void EncodedFileWriter::write_block(const std::string& path, std::int64_t t0, st
     pd.written[b] = 1;
 }
 
+void EncodedFileWriter::write_window(const std::string& path, const std::uint16_t* values) {
+    Impl& m = *m_impl;
+    const std::string p = strip(path);
+    const auto it = m.open.find(p);
+    require(it != m.open.end(), m.out.path() + ": " + p + ": not created");
+    PendingDataset& pd = it->second;
+    const EncodedDataset& info = pd.info;
+    require(!info.window.empty() && !pd.window_written,
+            m.out.path() + ": " + p + ": no window to write, or written twice");
+    const auto W = static_cast<hsize_t>(info.window.size());
+    h5::Dataset t = make_dataset(m.out.id(), p + "/window_tokens", H5T_STD_I64LE, {W});
+    h5::write_slab(t.id(), H5T_NATIVE_INT64, {}, {}, info.window.data());
+    const h5::Datatype f16 = h5::make_float16_type();
+    const std::vector<hsize_t> dims = {static_cast<hsize_t>(info.heads), W,
+                                       static_cast<hsize_t>(info.d)};
+    h5::Dataset v = make_dataset(m.out.id(), p + "/window", f16.id(), dims);
+    h5::write_slab(v.id(), f16.id(), {}, {}, values);
+    const std::size_t count = static_cast<std::size_t>(info.heads) * W * static_cast<std::size_t>(info.d);
+    h5::Group g = h5::open_group(m.out.id(), p);
+    h5::write_attr_string(g.id(), "window_sha256", detail::window_digest(info.window, values, count));
+    pd.window_written = true;
+}
+
 void EncodedFileWriter::finish(const std::string& path) {
     Impl& m = *m_impl;
     const std::string p = strip(path);
@@ -237,6 +276,8 @@ void EncodedFileWriter::finish(const std::string& path) {
     PendingDataset& pd = it->second;
     require(std::all_of(pd.written.begin(), pd.written.end(), [](char c) { return c != 0; }),
             m.out.path() + ": " + p + ": not every block was written");
+    require(pd.info.window.empty() || pd.window_written,
+            m.out.path() + ": " + p + ": the window was not written");
     const std::vector<hsize_t> dims = {static_cast<hsize_t>(pd.info.heads), pd.written.size(), 32};
     h5::Dataset t = make_u8_dataset(m.out.id(), p + "/block_sha256", dims);
     if (!pd.digests.empty()) h5::write_slab(t.id(), H5T_NATIVE_UINT8, {}, {}, pd.digests.data());

@@ -15,12 +15,15 @@
 
 #include "fq/codecs/group_coding.hpp"
 #include "fq/core/error.hpp"
+#include "fq/core/half.hpp"
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/metadata_copy.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/io/sequences.hpp"
+#include "fq/tasks/codec_plan.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -41,74 +44,150 @@ std::size_t dtype_bytes(const std::string& dtype) {
     return dtype == "float64" ? 8 : dtype == "float32" ? 4 : 2;
 }
 
-// Codec description source for one kind: a JSON description or a SPEC string.
-struct Choice {
-    bool given = false;
-    bool is_spec = false;
-    std::string spec;
-    Json desc;
-};
-
-Choice choice_from_json(const Json& v, const std::string& where) {
-    Choice c;
-    c.given = true;
-    if (v.is_string()) {
-        c.is_spec = true;
-        c.spec = v.get<std::string>();
-    } else if (v.is_object()) {
-        c.desc = v;
-    } else {
-        throw UsageError(where + ": expected a codec description (object) or a SPEC string");
+// The window: the first keep_first and last keep_last tokens of every sequence, increasing.
+std::vector<std::int64_t> window_tokens(const io::Sequences& seqs, std::int64_t keep_first,
+                                        std::int64_t keep_last) {
+    std::vector<std::int64_t> w;
+    for (const auto& tok : seqs.tokens) {
+        const auto n = static_cast<std::int64_t>(tok.size());
+        for (std::int64_t i = 0; i < n; ++i)
+            if (i < keep_first || i >= n - keep_last) w.push_back(tok[static_cast<std::size_t>(i)]);
     }
-    return c;
+    std::sort(w.begin(), w.end());
+    return w;
 }
 
-// The per-kind choices from the options (before d is known).
-std::map<io::KvKind, Choice> codec_choices(const EncodeOptions& o) {
-    std::map<io::KvKind, Choice> out;
-    if (!o.config.empty()) {
-        std::ifstream in(o.config, std::ios::binary);
-        if (!in) throw IoError("cannot read config '" + o.config + "'");
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        const io::JsonReader rd("config '" + o.config + "'", ExitCode::usage);
-        const Json doc = rd.parse(ss.str());
-        if (doc.is_object() && !doc.contains("codec")) {
-            for (auto it = doc.begin(); it != doc.end(); ++it) {
-                if (it.key() != "k" && it.key() != "v")
-                    rd.fail("unknown key '" + it.key() +
-                            "' (expected k, v or a codec description)");
-                out[it.key() == "k" ? io::KvKind::k : io::KvKind::v] =
-                    choice_from_json(it.value(), "config '" + o.config + "': " + it.key());
-            }
-        } else {
-            const Choice c = choice_from_json(doc, "config '" + o.config + "'");
-            out[io::KvKind::k] = c;
-            out[io::KvKind::v] = c;
+// Every token outside the window, increasing (empty when there is no window: then the
+// coded tokens are the tokens themselves).
+std::vector<std::int64_t> coded_tokens(std::int64_t tokens, const std::vector<std::int64_t>& window) {
+    std::vector<std::int64_t> out;
+    if (window.empty()) return out;
+    out.reserve(static_cast<std::size_t>(tokens) - window.size());
+    std::size_t wi = 0;
+    for (std::int64_t t = 0; t < tokens; ++t) {
+        if (wi < window.size() && window[wi] == t) {
+            ++wi;
+            continue;
         }
+        out.push_back(t);
     }
-    if (!o.codebook.empty()) {
-        std::error_code ec;
-        if (!fs::exists(o.codebook, ec))
-            throw IoError("codebook file '" + o.codebook + "': no such file");
-        for (io::KvKind k : {io::KvKind::k, io::KvKind::v}) {
-            Choice c;
-            c.given = true;
-            c.is_spec = true;
-            c.spec = o.codebook;
-            out[k] = c;
-        }
-    }
-    for (auto [kind, spec] :
-         {std::pair{io::KvKind::k, &o.k_codec}, std::pair{io::KvKind::v, &o.v_codec}})
-        if (!spec->empty()) {
-            Choice c;
-            c.given = true;
-            c.is_spec = true;
-            c.spec = *spec;
-            out[kind] = c;
-        }
     return out;
+}
+
+std::int64_t token_of(const std::vector<std::int64_t>& coded, std::int64_t c) {
+    return coded.empty() ? c : coded[static_cast<std::size_t>(c)];
+}
+
+// x: (heads, c1 - c0, d), the vectors of coded tokens [c0, c1), checked finite.
+void read_coded(const io::KvDumpReader& reader, const io::DatasetInfo& info,
+                const std::vector<std::int64_t>& coded, std::int64_t c0, std::int64_t c1,
+                std::vector<float>& x, std::vector<float>& scratch) {
+    const auto d = static_cast<std::size_t>(info.d), nt = static_cast<std::size_t>(c1 - c0);
+    const io::Slab span{0, info.heads, token_of(coded, c0), token_of(coded, c1 - 1) + 1};
+    x.resize(static_cast<std::size_t>(info.heads) * nt * d);
+    if (static_cast<std::size_t>(span.tokens()) == nt) {  // no window token inside
+        reader.read(info, span, x.data());
+    } else {
+        scratch.resize(span.vectors() * d);
+        reader.read(info, span, scratch.data());
+        const auto ns = static_cast<std::size_t>(span.tokens());
+        for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
+            for (std::size_t i = 0; i < nt; ++i) {
+                const auto t = static_cast<std::size_t>(coded[static_cast<std::size_t>(c0) + i] - span.t0);
+                std::copy_n(scratch.data() + (h * ns + t) * d, d, x.data() + (h * nt + i) * d);
+            }
+    }
+    // NaN/Inf are reported at their token (not the coded index).
+    for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
+        for (std::size_t i = 0; i < nt; ++i) {
+            const std::int64_t t = token_of(coded, c0 + static_cast<std::int64_t>(i));
+            io::check_finite(x.data() + (h * nt + i) * d,
+                             io::Slab{static_cast<int>(h), static_cast<int>(h) + 1, t, t + 1}, info.d,
+                             reader.path(), info.path);
+        }
+}
+
+// The window's values (heads, W, d) as float16 bit patterns (round to nearest even; exact
+// for float16 input), checked finite.
+std::vector<std::uint16_t> window_values(const io::KvDumpReader& reader, const io::DatasetInfo& info,
+                                         const std::vector<std::int64_t>& window,
+                                         const std::string& file) {
+    const auto d = static_cast<std::size_t>(info.d), W = window.size();
+    std::vector<std::uint16_t> out(static_cast<std::size_t>(info.heads) * W * d);
+    std::vector<float> run;
+    for (std::size_t a = 0; a < W;) {  // runs of consecutive window tokens, one read each
+        std::size_t b = a + 1;
+        while (b < W && window[b] == window[b - 1] + 1) ++b;
+        const io::Slab slab{0, info.heads, window[a], window[b - 1] + 1};
+        run.resize(slab.vectors() * d);
+        reader.read(info, slab, run.data());
+        io::check_finite(run.data(), slab, info.d, file, info.path);
+        const std::size_t n = b - a;
+        for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
+            for (std::size_t i = 0; i < n * d; ++i)
+                out[(h * W + a) * d + i] = core::float_to_half(run[h * n * d + i]);
+        a = b;
+    }
+    return out;
+}
+
+std::string summary_text(const EncodeSummary& s, const EncodeOptions& o, bool has_queries,
+                         std::int64_t keep_first, std::int64_t keep_last) {
+    std::ostringstream out;
+    out << "fq-encode: " << o.input << " -> " << o.output << "\n";
+    char line[512];
+    std::snprintf(line, sizeof line, "%-6s %-28s %9s %4s %8s %8s %12s %12s %8s %8s %12s\n",
+                  "tensor", "codec", "vectors", "d", "rate", "stored", "in_bytes", "out_bytes",
+                  "vs_f16", "time_s", "vectors/s");
+    out << line;
+    for (const EncodeRow& r : s.rows) {
+        const double ratio = static_cast<double>(r.vectors) * r.d * 2.0 /
+                             static_cast<double>(std::max<std::uint64_t>(r.output_bytes, 1));
+        std::snprintf(line, sizeof line,
+                      "%-6s %-28s %9llu %4d %8.4f %8.4f %12llu %12llu %8.2f %8.3f %12.0f\n",
+                      r.tensor.c_str(), r.codec.c_str(), static_cast<unsigned long long>(r.vectors),
+                      r.d, r.rate, r.stored_rate, static_cast<unsigned long long>(r.input_bytes),
+                      static_cast<unsigned long long>(r.output_bytes), ratio, r.seconds,
+                      r.seconds > 0 ? static_cast<double>(r.vectors) / r.seconds : 0.0);
+        out << line;
+    }
+    // The rate, exactly and by part (bits per coordinate over every token), per tensor and
+    // in total; per dataset too when datasets of a tensor differ (per-layer codecs) or -v.
+    bool differ = verbosity() == Verbosity::verbose;
+    for (const EncodeRow& r : s.datasets)
+        for (const EncodeRow& k : s.rows)
+            differ = differ || (k.tensor == (r.tensor.back() == 'k' ? "K" : "V") &&
+                                std::fabs(r.rate - k.rate) > 1e-12);
+    std::snprintf(line, sizeof line, "%-24s %-28s %8s %8s %8s %8s %8s\n", "rate (bits/coord)",
+                  "codec", "payload", "side", "window", "total", "stored");
+    out << "\n" << line;
+    const auto part_line = [&](const std::string& name, const std::string& codec,
+                               const RateParts& p) {
+        std::snprintf(line, sizeof line, "%-24s %-28s %8.4f %8.4f %8.4f %8.4f %8.4f\n",
+                      name.c_str(), codec.c_str(), p.per_coord(p.payload), p.per_coord(p.side),
+                      p.per_coord(p.window), p.per_coord(p.exact()), p.per_coord(p.stored));
+        out << line;
+    };
+    if (differ)
+        for (const EncodeRow& r : s.datasets) part_line(r.tensor, r.codec, r.bits);
+    for (const EncodeRow& r : s.rows) part_line(r.tensor, r.codec, r.bits);
+    part_line("K+V", "", s.total);
+    if (keep_first > 0 || keep_last > 0)
+        out << "window: first " << keep_first << " and last " << keep_last
+            << " tokens of each sequence kept in float16 (counted in the rate above)\n";
+    std::snprintf(line, sizeof line,
+                  "files: input %llu bytes, output %llu bytes (%.2fx smaller, queries %s), "
+                  "%.3f s\n",
+                  static_cast<unsigned long long>(s.input_file_bytes),
+                  static_cast<unsigned long long>(s.output_file_bytes),
+                  static_cast<double>(s.input_file_bytes) /
+                      static_cast<double>(std::max<std::uint64_t>(s.output_file_bytes, 1)),
+                  !has_queries     ? "none"
+                  : o.keep_queries ? "kept"
+                                   : "dropped",
+                  s.seconds);
+    out << line;
+    return out.str();
 }
 
 }  // namespace
@@ -130,10 +209,13 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     io::KvDumpReader reader(o.input, layout);
 
     // Resolve every codec before writing anything: d mismatches and missing codebooks fail
-    // fast and leave no output.
+    // fast and leave no output. Datasets given the same description share one codec.
     io::CodebookStore store(o.codebooks);
-    const std::map<io::KvKind, Choice> choices = codec_choices(o);
-    std::map<std::pair<io::KvKind, int>, io::BuiltCodec> built;
+    if (o.train_missing) store.set_training([](const std::string& note) { log_info(note); });
+    const CodecPlan plan(o);
+    int n_layers = 0;
+    for (const io::DatasetInfo& info : reader.datasets()) n_layers = std::max(n_layers, info.layer + 1);
+    std::map<std::pair<std::string, int>, io::BuiltCodec> built;  // (description, d)
     struct Job {
         io::DatasetInfo info;
         const io::BuiltCodec* codec = nullptr;  // null: copied verbatim (queries)
@@ -148,27 +230,15 @@ EncodeSummary run_encode(const EncodeOptions& o) {
             throw UsageError(o.input + ": " + info.path +
                              ": cannot tell whether it holds keys or values (name its last "
                              "component k or v, or do not select it)");
-        const auto key = std::make_pair(info.kind, info.d);
+        std::string context;
+        const Json desc = plan.description(info, n_layers, store, &context);
+        const auto key = std::make_pair(desc.dump(), info.d);
         auto it = built.find(key);
-        if (it == built.end()) {
-            const auto ch = choices.find(info.kind);
-            Json desc;
-            std::string context = "default codec";
-            if (ch == choices.end()) {
-                desc = io::default_description(info.d, o.rate, store, o.header, o.header_type);
-            } else if (ch->second.is_spec) {
-                desc =
-                    io::parse_codec_spec(ch->second.spec, info.d, store, o.header, o.header_type);
-                context = "codec '" + ch->second.spec + "'";
-            } else {
-                desc = io::with_header_defaults(ch->second.desc, o.header, o.header_type);
-                context = "config '" + o.config + "'";
-            }
-            desc = io::with_tensor_defaults(std::move(desc), info.kind);
-            io::BuiltCodec b = io::make_codec(
-                desc, store, o.input + ": " + info.path + ": " + context, ExitCode::usage, info.d);
-            it = built.emplace(key, std::move(b)).first;
-        }
+        if (it == built.end())
+            it = built
+                     .emplace(key, io::make_codec(desc, store, o.input + ": " + info.path + ": " + context,
+                                                  ExitCode::usage, info.d))
+                     .first;
         jobs.push_back({info, &it->second});
     }
     bool has_queries = false;
@@ -179,18 +249,21 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     if (!any) throw IoError(o.input + ": no key or value dataset selected");
 
     io::EncodedFileWriter writer(o.output);
-    for (const auto& [key, b] : built)
-        if (!b.stored.empty()) writer.add_codebook(b.stored);
+    for (const Job& j : jobs)  // in dataset order (the writer embeds each file once)
+        if (j.codec && !j.codec->stored.empty()) writer.add_codebook(j.codec->stored);
     io::DumpToContainer metadata(reader, writer);
     metadata.root();
 
     std::map<io::KvKind, EncodeRow> rows;
-    std::vector<float> x, padded;
+    std::vector<EncodeRow> dataset_rows;
+    std::vector<float> x, scratch, padded;
     std::vector<std::uint8_t> codes;
     ProgressBar bar;
     std::uint64_t total_vectors = 0, done_vectors = 0;
     for (const Job& j : jobs)
         if (j.codec) total_vectors += static_cast<std::uint64_t>(j.info.heads) * j.info.tokens;
+    const std::int64_t keep_first = o.keep_first >= 0 ? o.keep_first : plan.keep_first;
+    const std::int64_t keep_last = o.keep_last >= 0 ? o.keep_last : plan.keep_last;
 
     for (const Job& j : jobs) {
         const io::DatasetInfo& info = j.info;
@@ -218,96 +291,93 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         e.block_vectors = static_cast<std::int64_t>(codec.block_vectors());
         // A checksum block holds whole groups: B rounded up to a multiple of G.
         e.block_tokens = (o.chunk_tokens + e.block_vectors - 1) / e.block_vectors * e.block_vectors;
+        if (keep_first > 0 || keep_last > 0) {
+            e.keep_first = keep_first;
+            e.keep_last = keep_last;
+            e.window = window_tokens(io::find_sequences(reader, info, o.segment_len), keep_first,
+                                     keep_last);
+        }
         writer.create(e);
         metadata.encoded(info.path);
+        if (!e.window.empty())
+            writer.write_window(info.path, window_values(reader, info, e.window, o.input).data());
 
+        // Coded tokens (every token outside the window), in checksum blocks of B.
+        const std::vector<std::int64_t> coded = coded_tokens(info.tokens, e.window);
         const std::size_t d = static_cast<std::size_t>(info.d), cb = codec.code_bytes();
-        for (std::int64_t t = 0; t < info.tokens; t += e.block_tokens) {
-            const io::Slab slab{0, info.heads, t, std::min(t + e.block_tokens, info.tokens)};
-            const std::size_t n = slab.vectors();
-            x.resize(n * d);
-            reader.read(info, slab, x.data());
-            io::check_finite(x.data(), slab, info.d, o.input, info.path);
-            const auto nt = static_cast<std::size_t>(slab.tokens());
-            const auto hn = static_cast<std::size_t>(info.heads);
+        const auto hn = static_cast<std::size_t>(info.heads);
+        for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens) {
+            const std::int64_t c1 = std::min(c0 + e.block_tokens, e.coded());
+            const auto nt = static_cast<std::size_t>(c1 - c0);
+            read_coded(reader, info, coded, c0, c1, x, scratch);
             codes.resize(hn * codecs::group_rows(codec, nt) * cb);
             try {
                 codecs::encode_heads(codec, x.data(), hn, nt, codes.data(), padded);
             } catch (const NumericError& err) {  // e.g. a norm beyond the float16 header
                 throw NumericError(o.input + ": " + info.path + ": tokens [" +
-                                   std::to_string(slab.t0) + ", " + std::to_string(slab.t1) +
-                                   "): " + err.what());
+                                   std::to_string(token_of(coded, c0)) + ", " +
+                                   std::to_string(token_of(coded, c1 - 1) + 1) + "): " + err.what());
             }
-            writer.write_block(info.path, slab.t0, slab.t1, codes.data());
-            done_vectors += n;
+            writer.write_block(info.path, c0, c1, codes.data());
+            done_vectors += hn * nt;
             bar.update("encoding " + info.path,
                        static_cast<double>(done_vectors) / static_cast<double>(total_vectors));
         }
         writer.finish(info.path);
 
-        EncodeRow& r = rows[info.kind];
-        r.tensor = info.kind == io::KvKind::k ? "K" : "V";
-        const std::string label = io::codec_label(*j.codec);
-        if (r.codec.empty())
-            r.codec = label;
-        else if (r.codec.find(label) == std::string::npos)
-            r.codec += "; " + label;
-        const std::uint64_t nv = static_cast<std::uint64_t>(info.heads) * info.tokens;
-        r.vectors += nv;
+        EncodeRow r;
+        r.tensor = info.path;
+        r.codec = io::codec_label(*j.codec);
+        r.vectors = static_cast<std::uint64_t>(info.heads) * info.tokens;
         r.d = info.d;
-        r.rate = codec.rate();
-        r.input_bytes += nv * d * dtype_bytes(info.dtype);
-        r.output_bytes += static_cast<std::uint64_t>(info.heads) * e.rows() * cb;
-        r.stored_rate = 8.0 * static_cast<double>(r.output_bytes) /
-                        (static_cast<double>(std::max<std::uint64_t>(r.vectors, 1)) * info.d);
-        r.seconds += seconds_since(t0);
-        log_verbose("encoded " + info.path + ": " + std::to_string(nv) + " vectors");
+        r.input_bytes = r.vectors * d * dtype_bytes(info.dtype);
+        const double coded_vectors = static_cast<double>(hn) * static_cast<double>(e.coded());
+        r.bits.coords = static_cast<double>(r.vectors) * static_cast<double>(d);
+        r.bits.side = codec.side_bits() * coded_vectors;
+        r.bits.payload = codec.code_bits() * coded_vectors - r.bits.side;
+        r.bits.window = e.window_bits();
+        r.bits.stored = 8.0 * static_cast<double>(cb) * static_cast<double>(hn) *
+                            static_cast<double>(e.rows()) +
+                        e.window_bits();
+        r.output_bytes = static_cast<std::uint64_t>(hn) * e.rows() * cb +
+                         static_cast<std::uint64_t>(std::llround(e.window_bits() / 8.0));
+        r.rate = r.bits.per_coord(r.bits.exact());
+        r.stored_rate = r.bits.per_coord(r.bits.stored);
+        r.seconds = seconds_since(t0);
+        dataset_rows.push_back(r);
+
+        EncodeRow& k = rows[info.kind];
+        k.tensor = info.kind == io::KvKind::k ? "K" : "V";
+        if (k.codec.empty())
+            k.codec = r.codec;
+        else if (k.codec.find(r.codec) == std::string::npos)
+            k.codec += "; " + r.codec;
+        k.vectors += r.vectors;
+        k.d = info.d;
+        k.input_bytes += r.input_bytes;
+        k.output_bytes += r.output_bytes;
+        k.bits.add(r.bits);
+        k.rate = k.bits.per_coord(k.bits.exact());
+        k.stored_rate = k.bits.per_coord(k.bits.stored);
+        k.seconds += r.seconds;
+        log_verbose("encoded " + info.path + ": " + std::to_string(r.vectors) + " vectors");
     }
     for (const std::string& other : reader.other_datasets()) metadata.verbatim(other);
     bar.finish();
     writer.commit();
 
     EncodeSummary s;
-    for (auto& [kind, r] : rows) s.rows.push_back(r);
+    for (auto& [kind, r] : rows) {
+        s.rows.push_back(r);
+        s.total.add(r.bits);
+    }
+    s.datasets = std::move(dataset_rows);
     std::error_code ec;
     s.input_file_bytes = fs::file_size(o.input, ec);
     s.output_file_bytes = fs::file_size(o.output, ec);
     s.seconds = seconds_since(t_start);
-
-    if (verbosity() != Verbosity::quiet) {
-        std::ostringstream out;
-        out << "fq-encode: " << o.input << " -> " << o.output << "\n";
-        char line[512];
-        std::snprintf(line, sizeof line, "%-6s %-28s %9s %4s %8s %8s %12s %12s %8s %8s %12s\n",
-                      "tensor", "codec", "vectors", "d", "rate", "stored", "in_bytes", "out_bytes",
-                      "vs_f16", "time_s", "vectors/s");
-        out << line;
-        for (const EncodeRow& r : s.rows) {
-            const double ratio = static_cast<double>(r.vectors) * r.d * 2.0 /
-                                 static_cast<double>(std::max<std::uint64_t>(r.output_bytes, 1));
-            std::snprintf(line, sizeof line,
-                          "%-6s %-28s %9llu %4d %8.4f %8.4f %12llu %12llu %8.2f %8.3f %12.0f\n",
-                          r.tensor.c_str(), r.codec.c_str(),
-                          static_cast<unsigned long long>(r.vectors), r.d, r.rate, r.stored_rate,
-                          static_cast<unsigned long long>(r.input_bytes),
-                          static_cast<unsigned long long>(r.output_bytes), ratio, r.seconds,
-                          r.seconds > 0 ? static_cast<double>(r.vectors) / r.seconds : 0.0);
-            out << line;
-        }
-        std::snprintf(line, sizeof line,
-                      "files: input %llu bytes, output %llu bytes (%.2fx smaller, queries %s), "
-                      "%.3f s\n",
-                      static_cast<unsigned long long>(s.input_file_bytes),
-                      static_cast<unsigned long long>(s.output_file_bytes),
-                      static_cast<double>(s.input_file_bytes) /
-                          static_cast<double>(std::max<std::uint64_t>(s.output_file_bytes, 1)),
-                      !has_queries     ? "none"
-                      : o.keep_queries ? "kept"
-                                       : "dropped",
-                      s.seconds);
-        out << line;
-        std::cout << out.str() << std::flush;
-    }
+    if (verbosity() != Verbosity::quiet)
+        std::cout << summary_text(s, o, has_queries, keep_first, keep_last) << std::flush;
     return s;
 }
 

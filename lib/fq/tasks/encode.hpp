@@ -43,28 +43,54 @@ struct EncodeOptions {
     std::vector<std::string> select;      // dataset globs (empty: layer_<L>/{q,k,v})
     std::string axes = "htd";             // stored axis order of the selected datasets
     bool keep_queries = false;            // copy query datasets verbatim
+    std::int64_t keep_first = -1;         // tokens kept in float16 at each sequence's start
+                                          // (-1: the config's keep_first, else 0)
+    std::int64_t keep_last = -1;          // ... at each sequence's end (-1: config, else 0)
+    std::int64_t segment_len = 0;         // > 0: sequences of this many tokens (windows)
     std::int64_t chunk_tokens = 4096;     // tokens per slab and per checksum block
     std::string codebooks;                // codebook directory ("" = FQ_CODEBOOKS or shipped)
+    bool train_missing = true;            // train (and cache) fib codebooks not shipped for d
     int threads = 0;                      // OpenMP threads; 0 = default
     bool force = false;                   // overwrite an existing output
     int verbosity = 0;                    // -1 quiet, 0 normal, 1 verbose
 };
 
-// One line of the summary: all datasets of one kind ("K" or "V").
+// Bits of one or several coded datasets, by what they are (sums over their vectors).
+struct RateParts {
+    double coords = 0;   // coordinates (vectors x d), window tokens included
+    double payload = 0;  // code bits that are not side information
+    double side = 0;     // norms, scales, offsets (Codec::side_bits)
+    double window = 0;   // float16 window values and their token indices
+    double stored = 0;   // bits stored: code bytes (byte padding included) and the window
+    double exact() const { return payload + side + window; }
+    void add(const RateParts& o) {
+        coords += o.coords;
+        payload += o.payload;
+        side += o.side;
+        window += o.window;
+        stored += o.stored;
+    }
+    double per_coord(double bits) const { return coords > 0 ? bits / coords : 0.0; }
+};
+
+// One line of the summary: all datasets of one kind ("K" or "V"), or one dataset.
 struct EncodeRow {
-    std::string tensor;  // "K" | "V"
+    std::string tensor;  // "K" | "V", or the dataset path
     std::string codec;   // human description
     std::uint64_t vectors = 0;
     int d = 0;
-    double rate = 0;                 // nominal bits per coordinate: code_bits / d
-    double stored_rate = 0;          // code_bytes * 8 / d
+    double rate = 0;                 // exact bits per coordinate, side and window included
+    double stored_rate = 0;          // stored bits per coordinate (byte padding included)
     std::uint64_t input_bytes = 0;   // stored size of the input vectors
-    std::uint64_t output_bytes = 0;  // codes bytes
+    std::uint64_t output_bytes = 0;  // code and window bytes
     double seconds = 0;
+    RateParts bits;
 };
 
 struct EncodeSummary {
-    std::vector<EncodeRow> rows;
+    std::vector<EncodeRow> rows;      // K, V
+    std::vector<EncodeRow> datasets;  // one per coded dataset, in order
+    RateParts total;                  // K and V together
     std::uint64_t input_file_bytes = 0, output_file_bytes = 0;
     double seconds = 0;
 };

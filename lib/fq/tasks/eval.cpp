@@ -59,7 +59,7 @@ struct CompressedSource {
 // nominal bits.
 void compressed_rates(CompressedSource& src, CodecLabel& codec) {
     struct Acc {
-        double nominal = 0, achieved = 0, padding = 0, coords = 0;
+        double nominal = 0, achieved = 0, padding = 0, coords = 0, window = 0;
     } acc[2];
     std::string names;
     for (const auto& ds : src.reader.datasets()) {
@@ -71,10 +71,14 @@ void compressed_rates(CompressedSource& src, CodecLabel& codec) {
         if (names.find(name) == std::string::npos) names += (names.empty() ? "" : " + ") + name;
         codec.description = ds.codec;
         Acc& a = acc[ds.kind == io::KvKind::k ? 0 : 1];
-        a.nominal += ds.code_bits * static_cast<double>(ds.heads) * static_cast<double>(ds.tokens);
+        // Exact bits (codes at code_bits, the window) and stored bits (code bytes, the window).
+        a.nominal += ds.code_bits * static_cast<double>(ds.heads) * static_cast<double>(ds.coded()) +
+                     ds.window_bits();
         a.achieved += 8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
-                      static_cast<double>(ds.code_bytes);
-        a.padding = std::max(a.padding, std::max(0.0, ds.stored_rate() - ds.rate()));
+                          static_cast<double>(ds.code_bytes) +
+                      ds.window_bits();
+        a.window += ds.window_bits();
+        a.padding = std::max(a.padding, std::max(0.0, ds.stored_rate() - ds.exact_rate()));
         a.coords += coords;
     }
     for (int w = 0; w < 2; ++w) {
@@ -83,6 +87,7 @@ void compressed_rates(CompressedSource& src, CodecLabel& codec) {
         r.nominal_bits = acc[w].nominal / acc[w].coords;
         r.achieved_bits = acc[w].achieved / acc[w].coords;
         r.padding_bits = acc[w].padding;
+        r.window_bits = acc[w].window / acc[w].coords;
         r.bytes_coded = acc[w].achieved / 8.0;
     }
     codec.name = names.empty() ? "compressed" : names;
@@ -105,6 +110,7 @@ void write_reports(const EvalOptions& opts, const DumpEvaluation& ev, const Code
         return nlohmann::ordered_json{{"nominal_bits", io::json_value(r.nominal_bits)},
                                       {"achieved_bits", io::json_value(r.achieved_bits)},
                                       {"padding_bits", r.padding_bits},
+                                      {"window_bits", r.window_bits},
                                       {"bytes_coded", io::json_value(r.bytes_coded)}};
     };
     j["rate"] = {{"k", rate_json(codec.k)},

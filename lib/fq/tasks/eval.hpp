@@ -36,6 +36,7 @@ struct RateInfo {
     double nominal_bits = k_nan;   // bits per coordinate from the codec (code_bits / d)
     double achieved_bits = k_nan;  // bits per coordinate from the bytes stored
     double padding_bits = 0;       // byte padding per coordinate: (8 code_bytes - code_bits) / d
+    double window_bits = 0;        // of the nominal bits: the float16 window's (and its index)
     double bytes_coded = k_nan;    // bytes of stored codes of the tensor (all layers)
 };
 

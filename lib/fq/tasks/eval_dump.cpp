@@ -434,7 +434,12 @@ std::string summary_text(const DumpEvaluation& ev, const CodecLabel& codec) {
         s << "   rate K " << io::format_real(rk.nominal_bits, 5) << " nominal / "
           << io::format_real(rk.achieved_bits, 5) << " achieved, V "
           << io::format_real(rv.nominal_bits, 5) << " / " << io::format_real(rv.achieved_bits, 5)
-          << " bits per coordinate (headers included); "
+          << " bits per coordinate (headers included"
+          << (rk.window_bits > 0 || rv.window_bits > 0
+                  ? "; float16 window K " + io::format_real(rk.window_bits, 4) + ", V " +
+                        io::format_real(rv.window_bits, 4)
+                  : std::string())
+          << "); "
           << io::format_real(t.real(2, "compression_ratio"), 4) << "x vs float16";
     } else {
         s << "   rate unknown (decoded dump: give -c to measure it)";

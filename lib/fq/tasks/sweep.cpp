@@ -148,6 +148,7 @@ void run_sweep(const SweepOptions& opts) {
     // {"k": ..., "v": ..., "label": ...} gives each tensor its own codec (e.g. gsrq codebooks
     // trained on K and on V) and optionally the label shown in the report.
     io::CodebookStore store(opts.codebooks);
+    store.set_training([](const std::string& note) { log_info(note); });
     struct Entry {
         io::BuiltCodec k, v;
         std::string name, family;

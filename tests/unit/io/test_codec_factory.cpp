@@ -111,12 +111,12 @@ TEST_SUITE("codec_factory") {
             store.default_codebook_for(96, 2.0);
             FAIL("no error");
         } catch (const UsageError& e) {
-            CHECK(std::string(e.what()).find("fq-train fib --d 96 --k 4 --N 256 -o " +
+            CHECK(std::string(e.what()).find("fq-train fib --d 96 --k 4 --N 256 --restarts 2 -o " +
                                              tmp.path.string() + "/d96/fib-k4-N256.json") !=
                   std::string::npos);
         }
         CHECK(train_command_for(128, 1.0, "fib") ==
-              "fq-train fib --d 128 --k 8 --N 256 -o codebooks/d128/fib-k8-N256.json");
+              "fq-train fib --d 128 --k 8 --N 256 --restarts 2 -o codebooks/d128/fib-k8-N256.json");
         CHECK(train_command_for(64, 3.0, "scalar") ==
               "fq-train scalar --d 64 --bits 3 -o codebooks/d64/scalar-b3.json");
         // hash lookup through the directory

@@ -1,4 +1,4 @@
-// The shipped universal codebooks (codebooks/d64, codebooks/d128): every file loads, and
+// The shipped universal codebooks (codebooks/d32 ... d256): every file loads, and
 // on FRESH samples of the spherical-Beta source (independent of training and validation)
 // they reproduce the theory of SPEC 4.2: fib strictly below scalar at matched integer rates,
 // and within 1% of (or below) the plain k-means reference distortions.
@@ -64,7 +64,8 @@ fq::io::UniversalCodebook load(int d, const std::string& name) {
 TEST_SUITE("shipped_codebooks") {
     TEST_CASE("every shipped codebook loads and the ladder is complete") {
         int count = 0;
-        for (const int d : {64, 128}) {
+        for (const int d : {32, 64, 80, 96, 128, 256}) {
+            CAPTURE(d);
             const fs::path dir = k_dir + "/d" + std::to_string(d);
             REQUIRE(fs::is_directory(dir));
             for (const auto& e : fs::directory_iterator(dir)) {
@@ -78,9 +79,10 @@ TEST_SUITE("shipped_codebooks") {
             for (const char* f : {"fib-k2-N4", "fib-k2-N16", "fib-k2-N64", "fib-k2-N256",
                                   "fib-k3-N64", "fib-k3-N512", "fib-k4-N16", "fib-k4-N256",
                                   "fib-k8-N16", "fib-k8-N256", "fib-k16-N256", "fib-k32-N256"})
-                CHECK(fs::exists(dir / (std::string(f) + ".json")));
+                if (std::string(f) != "fib-k32-N256" || d > 32)  // a block is shorter than d
+                    CHECK(fs::exists(dir / (std::string(f) + ".json")));
         }
-        CHECK(count >= 32);
+        CHECK(count == 6 * 16 - 1);
     }
 
     TEST_CASE("scalar files hold the exact Lloyd-Max distortion of SPEC 4.1") {

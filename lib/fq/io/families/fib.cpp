@@ -4,6 +4,7 @@
 //                 "header_type": "float16"|"float32" ["float16"]}
 //   short form   fib:rate=R[,header=H][,header_type=T]   the default fib codebook for (d, R)
 //                fib:k=K,N=N[,...]                       shipped codebooks/d<d>/fib-k<K>-N<N>.json
+//   (either trained on the fly when not shipped and the store may: CodebookStore::trained_fib)
 #include <filesystem>
 
 #include "fq/io/families/block_vq_family.hpp"
@@ -39,11 +40,10 @@ void register_fib_family(std::vector<CodecFamily>& out) {
             const std::string path = ctx.store.dir() + "/d" + std::to_string(ctx.d) + "/fib-k" +
                                      std::to_string(k) + "-N" + std::to_string(N) + ".json";
             std::error_code ec;
-            if (!std::filesystem::exists(path, ec))
-                throw UsageError("no shipped codebook " + path + "; make one with: fq-train fib --d " +
-                                 std::to_string(ctx.d) + " --k " + std::to_string(k) + " --N " +
-                                 std::to_string(N) + " -o " + path);
-            j["codebook"] = path;
+            if (std::filesystem::exists(path, ec))
+                j["codebook"] = path;
+            else  // trained on the fly (and cached) when the store may, else an error
+                j["codebook"] = ctx.store.trained_fib(ctx.d, k, N).path;
         } else {
             const double rate = kv.count("rate") ? families::short_form_number(kv, "rate", ctx) : 2.0;
             j["codebook"] = ctx.store.default_codebook_for(ctx.d, rate, "fib").path;
