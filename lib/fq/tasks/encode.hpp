@@ -1,14 +1,11 @@
 // run_encode: the task behind fq-encode. Compresses the key and value datasets of a KV dump
 // (io/kv_dump.hpp) into an fq container (io/encoded_file.hpp, docs/FORMAT.md §2).
 //
-// Codec choice per tensor kind (K, V), first that applies:
-//   --k-codec / --v-codec SPEC    short form or file (io/codec_factory.hpp)
-//   --codebook FILE               that codebook for both
-//   --config FILE                 JSON: one codec description (or SPEC string) for both, or
-//                                 {"k": desc-or-SPEC, "v": desc-or-SPEC} (either may be absent)
-//   default                       the shipped fib codebook for the data's d chosen by --rate
-//                                 (io::CodebookStore::default_codebook_for)
-// --header / --header-type give the header of every codec whose description does not.
+// Codec choice per K or V dataset: tasks/codec_plan.hpp (--k-codec / --v-codec, -c, the
+// config's per-layer rules and defaults, else the fib codebook for the data's d at --rate,
+// trained on the fly and cached when no codebook is shipped for d unless train_missing is
+// off). Windows: the first keep_first and last keep_last tokens of each sequence
+// (io/sequences.hpp) are stored exactly in float16 and the others coded (docs/FORMAT.md §2).
 //
 // Work: every selected dataset is processed in slabs of all heads x chunk_tokens tokens
 // (peak memory ~ one slab of float32 input plus its codes, whatever the file size), each
