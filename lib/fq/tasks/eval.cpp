@@ -69,6 +69,18 @@ void compressed_rates(CompressedSource& src, CodecLabel& codec) {
         const std::string name = io::codec_label(built);
         codec.family = built.family();
         if (names.find(name) == std::string::npos) names += (names.empty() ? "" : " + ") + name;
+        {  // this dataset's layer: its codec and rate (exact and stored)
+            CodecLabel::Layer& l = (ds.kind == io::KvKind::k ? codec.layers_k : codec.layers_v)[ds.layer];
+            l.name = name;
+            l.rate.nominal_bits = ds.exact_rate();
+            l.rate.achieved_bits = ds.stored_rate();
+            l.rate.padding_bits = std::max(0.0, ds.stored_rate() - ds.exact_rate());
+            l.rate.window_bits = ds.window_bits() / (static_cast<double>(ds.heads) *
+                                                     static_cast<double>(ds.tokens) * ds.d);
+            l.rate.bytes_coded = (8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
+                                      static_cast<double>(ds.code_bytes) +
+                                  ds.window_bits()) / 8.0;
+        }
         codec.description = ds.codec;
         Acc& a = acc[ds.kind == io::KvKind::k ? 0 : 1];
         // Exact bits (codes at code_bits, the window) and stored bits (code bytes, the window).

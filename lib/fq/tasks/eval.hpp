@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -46,6 +47,13 @@ struct CodecLabel {
     std::string family;                  // "fib", "scalar", ... ("" if unknown)
     nlohmann::ordered_json description;  // codec description (null if unknown)
     RateInfo k, v;                       // per tensor
+    // Per layer, when known (compressed files): that layer's codec label and rate, which
+    // the per-layer and per-head rows report (per-layer codec maps); absent: the above.
+    struct Layer {
+        std::string name;
+        RateInfo rate;
+    };
+    std::map<int, Layer> layers_k, layers_v;
 };
 
 // Decoder of one vector dataset: (info of the original dataset, its vectors (heads, tokens,

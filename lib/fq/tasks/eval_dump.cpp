@@ -60,9 +60,18 @@ void set_rate(io::Table& t, std::size_t r, const RateInfo& rate) {
     t.set(r, "compression_ratio", 16.0 / bits);
 }
 
+// The codec label and rate of one tensor ('k' or 'v') at a layer (-1: all layers).
+std::pair<std::string, RateInfo> layer_codec(const CodecLabel& codec, char tensor, int layer) {
+    const auto& m = tensor == 'k' ? codec.layers_k : codec.layers_v;
+    if (const auto it = m.find(layer); layer >= 0 && it != m.end())
+        return {it->second.name, it->second.rate};
+    return {codec.name, tensor == 'k' ? codec.k : codec.v};
+}
+
 void set_common(io::Table& t, std::size_t r, const CodecLabel& codec, const char* tensor, int layer,
                 int head) {
-    t.set(r, "codec", codec.name);
+    const char which = tensor[0] == 'a' ? 'k' : tensor[0];
+    t.set(r, "codec", layer_codec(codec, which, layer).first);
     t.set(r, "family", codec.family);
     t.set(r, "tensor", std::string(tensor));
     t.set(r, "layer", scope_cell(layer));
@@ -394,16 +403,20 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     add_vector_row(t, codec, "k", -1, -1, kall, codec.k, ev.d);
     add_vector_row(t, codec, "v", -1, -1, vall, codec.v, ev.d);
     add_attn_row(t, codec, -1, -1, aall, arate);
+    const auto rate_k = [&](int layer) { return layer_codec(codec, 'k', layer).second; };
+    const auto rate_v = [&](int layer) { return layer_codec(codec, 'v', layer).second; };
+    const auto rate_a = [&](int layer) { return combined_rate(rate_k(layer), rate_v(layer)); };
     for (const auto& [layer, a] : klay) {
-        add_vector_row(t, codec, "k", layer, -1, a, codec.k, ev.d);
-        add_vector_row(t, codec, "v", layer, -1, vlay[layer], codec.v, ev.d);
-        add_attn_row(t, codec, layer, -1, alay[layer], arate);
+        add_vector_row(t, codec, "k", layer, -1, a, rate_k(layer), ev.d);
+        add_vector_row(t, codec, "v", layer, -1, vlay[layer], rate_v(layer), ev.d);
+        add_attn_row(t, codec, layer, -1, alay[layer], rate_a(layer));
     }
     for (const auto& [key, a] : kacc)
-        add_vector_row(t, codec, "k", key.first, key.second, a, codec.k, ev.d);
+        add_vector_row(t, codec, "k", key.first, key.second, a, rate_k(key.first), ev.d);
     for (const auto& [key, a] : vacc)
-        add_vector_row(t, codec, "v", key.first, key.second, a, codec.v, ev.d);
-    for (const auto& [key, a] : aacc) add_attn_row(t, codec, key.first, key.second, a, arate);
+        add_vector_row(t, codec, "v", key.first, key.second, a, rate_v(key.first), ev.d);
+    for (const auto& [key, a] : aacc)
+        add_attn_row(t, codec, key.first, key.second, a, rate_a(key.first));
     return ev;
 }
 
