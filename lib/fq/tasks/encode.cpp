@@ -143,9 +143,12 @@ std::string summary_text(const EncodeSummary& s, const EncodeOptions& o, bool ha
     for (const EncodeRow& r : s.rows) {
         const double ratio = static_cast<double>(r.vectors) * r.d * 2.0 /
                              static_cast<double>(std::max<std::uint64_t>(r.output_bytes, 1));
+        const auto n_codecs = 1 + std::count(r.codec.begin(), r.codec.end(), ';');
+        const std::string codec =
+            n_codecs > 1 ? std::to_string(n_codecs) + " codecs (per dataset below)" : r.codec;
         std::snprintf(line, sizeof line,
                       "%-6s %-28s %9llu %4d %8.4f %8.4f %12llu %12llu %8.2f %8.3f %12.0f\n",
-                      r.tensor.c_str(), r.codec.c_str(), static_cast<unsigned long long>(r.vectors),
+                      r.tensor.c_str(), codec.c_str(), static_cast<unsigned long long>(r.vectors),
                       r.d, r.rate, r.stored_rate, static_cast<unsigned long long>(r.input_bytes),
                       static_cast<unsigned long long>(r.output_bytes), ratio, r.seconds,
                       r.seconds > 0 ? static_cast<double>(r.vectors) / r.seconds : 0.0);
@@ -170,7 +173,8 @@ std::string summary_text(const EncodeSummary& s, const EncodeOptions& o, bool ha
     };
     if (differ)
         for (const EncodeRow& r : s.datasets) part_line(r.tensor, r.codec, r.bits);
-    for (const EncodeRow& r : s.rows) part_line(r.tensor, r.codec, r.bits);
+    for (const EncodeRow& r : s.rows)
+        part_line(r.tensor, r.codec.find(';') == std::string::npos ? r.codec : "", r.bits);
     part_line("K+V", "", s.total);
     if (keep_first > 0 || keep_last > 0)
         out << "window: first " << keep_first << " and last " << keep_last
