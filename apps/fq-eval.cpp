@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fq/tasks/eval.hpp"
+#include "fq/tasks/eval_model.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace {
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     fq::tasks::EvalOptions ev;
     fq::tasks::SourceEvalOptions src;
     fq::tasks::SweepOptions sw;
+    fq::tasks::ModelEvalOptions mo;
     bool verbose = false, quiet = false;
 
     CLI::App app{
@@ -105,9 +107,51 @@ int main(int argc, char** argv) {
     add_positions(*sweep, sw.settings);
     add_logging(*sweep, sw.threads, verbose, quiet);
 
+    CLI::App* model = app.add_subcommand(
+        "model",
+        "run a Llama model (llama2.c .bin or Hugging Face directory) over tokens with its exact\n"
+        "KV cache and with every key and value through the codec: perplexity, ratio and\n"
+        "difference (paired SE), logit KL, top-1 agreement, by position, exact rate");
+    model->add_option("--model", mo.model, "llama2.c checkpoint or Hugging Face directory")
+        ->required()
+        ->check(CLI::ExistingPath);
+    model->add_option("-i,--input", mo.input,
+                      "tokens: a KV dump (its token_ids and sequences) or a token file (one id "
+                      "per line, or .npy)")
+        ->check(CLI::ExistingFile);
+    model->add_option("--tokenizer", mo.tokenizer, "llama2.c tokenizer (tok512.bin) for --text")
+        ->check(CLI::ExistingFile);
+    model->add_option("--text", mo.text, "text file to tokenize (BOS first)")->check(CLI::ExistingFile);
+    model->add_option("--segment-len", mo.segment_len, "dump: sequences of N tokens")
+        ->check(CLI::PositiveNumber);
+    model->add_option("--rate", mo.rate, "payload bits per coordinate of the default fib codec")
+        ->check(CLI::PositiveNumber);
+    model->add_option("--k-codec", mo.k_codec, "codec SPEC for keys (as fq-encode)");
+    model->add_option("--v-codec", mo.v_codec, "codec SPEC for values (as fq-encode)");
+    model->add_option("-c,--codebook", mo.codebook, "codebook file for both")->check(CLI::ExistingFile);
+    model->add_option("--config", mo.config, "fq-encode codec config (per-layer rules, windows)")
+        ->check(CLI::ExistingFile);
+    model->add_option("--header", mo.header, "fib/scalar header")->check(CLI::IsMember({"norm", "gain"}));
+    model->add_option("--header-type", mo.header_type, "fib/scalar header type")
+        ->check(CLI::IsMember({"float16", "float32"}));
+    model->add_option("--keep-first", mo.keep_first, "first N tokens of each sequence read from float16")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("0");
+    model->add_option("--keep-last", mo.keep_last, "the N most recent tokens read from float16")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("0");
+    model->add_option("--codebooks", mo.codebooks, "codebook directory (default: shipped)");
+    model->add_flag("!--no-train", mo.train_missing, "never train a codebook on the fly");
+    model->add_option("--json", mo.json, "write the JSON report to FILE ('-' = stdout)");
+    model->add_option("--csv", mo.csv, "write the CSV row to FILE ('-' = stdout)");
+    add_logging(*model, mo.threads, verbose, quiet);
+
     return fq::tasks::run_main("fq-eval", app, argc, argv, [&] {
         const int verbosity = verbose ? 1 : (quiet ? -1 : 0);
-        if (app.got_subcommand(source)) {
+        if (app.got_subcommand(model)) {
+            mo.verbosity = verbosity;
+            fq::tasks::run_eval_model(mo);
+        } else if (app.got_subcommand(source)) {
             src.verbosity = verbosity;
             fq::tasks::run_eval_source(src);
         } else if (app.got_subcommand(sweep)) {

@@ -1,0 +1,56 @@
+// fq-eval model: a Llama model (io/model_file.hpp) run over token sequences twice — with its
+// exact KV cache, and with every key and value passed through the codec as it is written to
+// the cache (every layer, every position; attention reads only what the cache returns) —
+// and the difference in its next-token predictions (metrics/prediction.hpp):
+//   perplexity with and without the codec (± standard error), their ratio and difference
+//   (paired standard errors from per-token covariances, as llama.cpp's perplexity tool),
+//   logit KL(p_base || p_codec) mean ± SE and percentiles, top-1 agreement ± SE, the change
+//   of the correct token's probability, the same by position bucket, and the exact rate of
+//   the codec configuration (bits per coordinate, as fq-encode would store the cache).
+// Codecs: as fq-encode (tasks/codec_plan.hpp: --k-codec / --v-codec / --config per layer,
+// default fib at --rate for the head dimension). Windows (--keep-first / --keep-last, or the
+// config's): query t reads the first keep_first tokens and the tokens j > t - keep_last of
+// its sequence from a float16 copy; a codec coding groups of G tokens (int per_channel)
+// codes a group once it is complete (KIVI), earlier tokens read from the float16 copy too.
+// Tokens: a KV dump's token_ids with its sequences (io/sequences.hpp), a token file (one id
+// per line, or .npy), or a text with the llama2.c tokenizer (BOS first); each sequence cut
+// into pieces of at most the model's context.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fq/io/report.hpp"
+
+namespace fq::tasks {
+
+struct ModelEvalOptions {
+    std::string model;                    // llama2.c .bin, or a Hugging Face directory
+    std::string input;                    // KV dump (token_ids) or token file (.txt / .npy)
+    std::string tokenizer;                // llama2.c tokenizer (with --text)
+    std::string text;                     // text file to tokenize ("" = use input)
+    std::int64_t segment_len = 0;         // dump: sequences of this many tokens (0: the dump's)
+    double rate = 2.0;                    // default codec: fib at this payload rate
+    std::string k_codec, v_codec, codebook, config;  // as fq-encode
+    std::string header = "norm", header_type = "float16";
+    std::int64_t keep_first = -1, keep_last = -1;    // -1: the config's, else 0
+    std::string codebooks;                // codebook directory
+    bool train_missing = true;            // train fib codebooks not shipped for the head dim
+    std::string json, csv;                // reports ("-" = stdout, "" = none)
+    int threads = 0;
+    int verbosity = 0;
+};
+
+// The scalar results (the JSON's top-level numbers).
+struct ModelEvalResult {
+    nlohmann::ordered_json report;  // everything, as written to --json
+    io::Table table;                // one row: the main numbers (--csv)
+};
+
+ModelEvalResult evaluate_model(const ModelEvalOptions& opts);
+void run_eval_model(const ModelEvalOptions& opts);
+
+}  // namespace fq::tasks
