@@ -41,6 +41,25 @@ assert d["tokens"]["predictions"] > 15 and d["ppl_base"] < 20, d
 row = list(csv.DictReader(open(f"{t}/a.csv")))[0]
 assert abs(float(row["ppl"]) - a["ppl"]) < 1e-9 * a["ppl"]
 PY
+# A sweep with a "model" entry: the same numbers as fq-eval model, and the two plots.
+cat > "$tmp/sweep.json" <<JSON
+{"codecs": ["scalar:bits=2", "fib:k=4,N=256"], "model": "$model"}
+JSON
+run "$bin" sweep --config "$tmp/sweep.json" -i "$root/data/sample_kv_d64_4seg.h5" -o "$tmp/sw"
+run "$bin" model --model "$model" -i "$root/data/sample_kv_d64_4seg.h5" --k-codec scalar:bits=2 \
+    --v-codec scalar:bits=2 --json "$tmp/e.json"
+[ -s "$tmp/sw/ppl_vs_bits.png" ] && [ -s "$tmp/sw/logit_kl_vs_bits.png" ] || fail "no model plots"
+"$py" - "$tmp" <<'PY' || fail "sweep model columns"
+import csv, json, sys
+t = sys.argv[1]
+e = json.load(open(f"{t}/e.json"))
+rows = [r for r in csv.DictReader(open(f"{t}/sw/rd.csv")) if r["tensor"] == "attn"]
+s2 = next(r for r in rows if r["codec"].startswith("scalar b=2"))
+assert abs(float(s2["ppl"]) - e["ppl"]) < 1e-9 * e["ppl"], (s2["ppl"], e["ppl"])
+assert abs(float(s2["logit_kl"]) - e["kl"]) < 1e-9 * e["kl"]
+assert abs(float(s2["ppl_base"]) - 4.765) < 5e-4
+assert json.load(open(f"{t}/sw/rd.json"))["model"]["sequences"] == 4
+PY
 # Bad input.
 expect_error "$bin" 1 model --model "$tmp/none.bin" -i "$tmp/ids.txt"
 head -c 5000 /dev/urandom > "$tmp/junk.bin"

@@ -85,62 +85,59 @@ double percentile(std::vector<double> x, double q) {
     return x[lo] + (pos - static_cast<double>(lo)) * (x[hi] - x[lo]);
 }
 
-struct Sequence {
-    std::vector<std::int32_t> tokens;
-};
+}  // namespace
 
-// The token sequences to run, cut to the context.
-std::vector<Sequence> token_sequences(const ModelEvalOptions& o, const model::LlamaWeights& w,
-                                      std::string* source) {
+ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
+                         const std::string& text, std::int64_t segment_len,
+                         const model::LlamaWeights& w) {
+    ModelTokens out;
+    std::string* source = &out.source;
     std::vector<std::vector<std::int32_t>> raw;
-    if (!o.text.empty()) {
-        require(!o.tokenizer.empty(), "--text needs --tokenizer");
-        const model::Tokenizer tok = io::load_tokenizer(o.tokenizer, w.config.vocab_size);
-        raw.push_back(tok.encode(io::read_text_file(o.text, "text file"), true));
-        *source = "text " + o.text + " (tokenizer " + o.tokenizer + ")";
+    if (!text.empty()) {
+        require(!tokenizer.empty(), "--text needs --tokenizer");
+        const model::Tokenizer tok = io::load_tokenizer(tokenizer, w.config.vocab_size);
+        raw.push_back(tok.encode(io::read_text_file(text, "text file"), true));
+        *source = "text " + text + " (tokenizer " + tokenizer + ")";
     } else {
-        require(!o.input.empty(), "no tokens: give -i (a KV dump or a token file) or --text");
-        const bool dump = o.input.size() > 3 && (o.input.substr(o.input.size() - 3) == ".h5" ||
-                                                 o.input.substr(o.input.size() - 5) == ".hdf5");
+        require(!input.empty(), "no tokens: give -i (a KV dump or a token file) or --text");
+        const bool dump = input.size() > 3 && (input.substr(input.size() - 3) == ".h5" ||
+                                                 input.substr(input.size() - 5) == ".hdf5");
         if (dump) {
-            const io::KvDumpReader reader(o.input);
+            const io::KvDumpReader reader(input);
             const io::DatasetInfo* kv = nullptr;
             for (const io::DatasetInfo& i : reader.datasets())
                 if (i.kind == io::KvKind::k) kv = &i;
-            if (kv == nullptr) throw UsageError(o.input + ": no key dataset to find its sequences");
+            if (kv == nullptr) throw UsageError(input + ": no key dataset to find its sequences");
             const std::vector<std::int64_t> ids =
                 reader.read_integers("token_ids", static_cast<std::uint64_t>(kv->tokens));
-            const io::Sequences seqs = io::find_sequences(reader, *kv, o.segment_len);
+            const io::Sequences seqs = io::find_sequences(reader, *kv, segment_len);
             for (const auto& s : seqs.tokens) {
                 std::vector<std::int32_t> t;
                 for (std::int64_t i : s) t.push_back(static_cast<std::int32_t>(ids[static_cast<std::size_t>(i)]));
                 raw.push_back(std::move(t));
             }
-            *source = o.input + ": token_ids, " + io::describe(seqs);
+            *source = input + ": token_ids, " + io::describe(seqs);
         } else {
-            raw.push_back(io::read_token_file(o.input));
-            *source = "token file " + o.input;
+            raw.push_back(io::read_token_file(input));
+            *source = "token file " + input;
         }
     }
-    std::vector<Sequence> out;
     const auto ctx = static_cast<std::size_t>(w.config.seq_len);
     for (const auto& r : raw)
         for (std::size_t a = 0; a < r.size(); a += ctx) {
-            Sequence s;
-            s.tokens.assign(r.begin() + static_cast<std::ptrdiff_t>(a),
-                            r.begin() + static_cast<std::ptrdiff_t>(std::min(r.size(), a + ctx)));
-            for (std::int32_t id : s.tokens)
+            std::vector<std::int32_t> s(r.begin() + static_cast<std::ptrdiff_t>(a),
+                                        r.begin() + static_cast<std::ptrdiff_t>(std::min(r.size(), a + ctx)));
+            for (std::int32_t id : s)
                 if (id < 0 || id >= w.config.vocab_size)
-                    throw UsageError((o.text.empty() ? o.input : o.text) + ": token id " +
+                    throw UsageError((text.empty() ? input : text) + ": token id " +
                                      std::to_string(id) + " outside the model's vocabulary of " +
                                      std::to_string(w.config.vocab_size));
-            if (s.tokens.size() >= 2) out.push_back(std::move(s));
+            if (s.size() >= 2) out.sequences.push_back(std::move(s));
         }
-    if (out.empty()) throw UsageError("no sequence of 2 or more tokens to predict");
+    if (out.sequences.empty()) throw UsageError("no sequence of 2 or more tokens to predict");
     return out;
 }
 
-}  // namespace
 
 ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     require(!o.model.empty(), "no model (--model)");
@@ -148,8 +145,7 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     const model::LlamaWeights w = io::load_model(o.model);
     const model::LlamaConfig& cfg = w.config;
     const int hd = cfg.head_dim();
-    std::string source;
-    const std::vector<Sequence> seqs = token_sequences(o, w, &source);
+    const ModelTokens tokens = model_tokens(o.input, o.tokenizer, o.text, o.segment_len, w);
 
     // The codecs, as fq-encode would choose them for datasets layer_<l>/{k,v} of d = hd.
     EncodeOptions eo;
@@ -164,9 +160,9 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     io::CodebookStore store(o.codebooks);
     if (o.train_missing) store.set_training([](const std::string& note) { log_info(note); });
     std::map<std::pair<std::string, int>, io::BuiltCodec> built;
-    CodecCache cache;
-    cache.keep_first = o.keep_first >= 0 ? o.keep_first : plan.keep_first;
-    cache.keep_last = o.keep_last >= 0 ? o.keep_last : plan.keep_last;
+    std::vector<std::array<const codecs::Codec*, 2>> per_layer;
+    const std::int64_t keep_first = o.keep_first >= 0 ? o.keep_first : plan.keep_first;
+    const std::int64_t keep_last = o.keep_last >= 0 ? o.keep_last : plan.keep_last;
     std::vector<std::array<std::string, 2>> labels(static_cast<std::size_t>(cfg.n_layers));
     for (int l = 0; l < cfg.n_layers; ++l) {
         std::array<const codecs::Codec*, 2> pair{};
@@ -188,8 +184,44 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
             pair[static_cast<std::size_t>(kv)] = it->second.codec.get();
             labels[static_cast<std::size_t>(l)][static_cast<std::size_t>(kv)] = io::codec_label(it->second);
         }
-        cache.per_layer.push_back(pair);
+        per_layer.push_back(pair);
     }
+    Json r = compare_on_model(w, tokens, per_layer, keep_first, keep_last);
+    r["tool"] = "fq-eval model";
+    r["version"] = FQ_VERSION;
+    r["model"]["path"] = o.model;
+    Json codec = Json::array();
+    for (int l = 0; l < cfg.n_layers; ++l)
+        codec.push_back({{"layer", l}, {"k", labels[static_cast<std::size_t>(l)][0]},
+                         {"v", labels[static_cast<std::size_t>(l)][1]}});
+    r["codec"] = {{"layers", codec}, {"keep_first", keep_first}, {"keep_last", keep_last}};
+
+    ModelEvalResult out;
+    out.table.columns = {"bits", "compression", "ppl_base", "ppl_base_se", "ppl", "ppl_se", "ratio",
+                         "ratio_se", "diff", "diff_se", "kl", "kl_se", "kl_p99", "top1", "top1_se",
+                         "dp_mean", "dp_rms", "predictions"};
+    out.table.add_row();
+    out.table.set(0, "bits", r["rate"]["bits_per_coordinate"].get<double>());
+    out.table.set(0, "compression", r["rate"]["compression_vs_float16"].get<double>());
+    for (const char* k : {"ppl_base", "ppl_base_se", "ppl", "ppl_se", "ratio", "ratio_se", "diff",
+                          "diff_se", "kl", "kl_se", "kl_p99", "top1", "top1_se", "dp_mean", "dp_rms"})
+        out.table.set(0, k, r[k].get<double>());
+    out.table.set(0, "predictions", r["tokens"]["predictions"].get<std::int64_t>());
+    out.report = std::move(r);
+    return out;
+}
+
+Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
+                      const std::vector<std::array<const codecs::Codec*, 2>>& per_layer,
+                      std::int64_t keep_first, std::int64_t keep_last) {
+    const model::LlamaConfig& cfg = w.config;
+    const int hd = cfg.head_dim();
+    require(per_layer.size() == static_cast<std::size_t>(cfg.n_layers),
+            "model: one codec pair per layer needed");
+    CodecCache cache;
+    cache.per_layer = per_layer;
+    cache.keep_first = keep_first;
+    cache.keep_last = keep_last;
 
     // Both runs, every sequence; per-token predictions and their positions.
     std::vector<metrics::TokenPrediction> preds;
@@ -198,25 +230,25 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     ProgressBar bar;
     std::size_t done = 0, total = 0;
-    for (const Sequence& s : seqs) total += s.tokens.size();
-    for (const Sequence& s : seqs) {
-        const std::vector<float> base = model::forward(w, s.tokens);
-        const std::vector<float> other = model::forward(w, s.tokens, &cache);
-        const auto p = metrics::compare_predictions(base.data(), other.data(), s.tokens.size(),
+    for (const auto& s : tokens.sequences) total += s.size();
+    for (const auto& s : tokens.sequences) {
+        const std::vector<float> base = model::forward(w, s);
+        const std::vector<float> other = model::forward(w, s, &cache);
+        const auto p = metrics::compare_predictions(base.data(), other.data(), s.size(),
                                                     static_cast<std::size_t>(cfg.vocab_size),
-                                                    s.tokens.data());
+                                                    s.data());
         for (std::size_t i = 0; i < p.size(); ++i) {
             preds.push_back(p[i]);
             position.push_back(i + 1);
         }
-        const auto T = static_cast<double>(s.tokens.size());
+        const auto T = static_cast<double>(s.size());
         const double W = std::min(T, static_cast<double>(cache.keep_first + cache.keep_last));
         for (const auto& pair : cache.per_layer)
             for (const codecs::Codec* c : pair) {
                 bits += cfg.n_kv_heads * (c->code_bits() * (T - W) + (W > 0 ? 16.0 * W * hd + 64.0 * W : 0.0));
                 coords += cfg.n_kv_heads * T * hd;
             }
-        done += s.tokens.size();
+        done += s.size();
         bar.update("model", static_cast<double>(done) / static_cast<double>(total));
     }
     bar.finish();
@@ -247,19 +279,13 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     for (double x : dp) dp_ms += x * x;
 
     Json r = Json::object();
-    r["tool"] = "fq-eval model";
-    r["version"] = FQ_VERSION;
-    r["model"] = {{"path", o.model},     {"dim", cfg.dim},
+    r["model"] = {{"dim", cfg.dim},
                   {"layers", cfg.n_layers}, {"heads", cfg.n_heads},
                   {"kv_heads", cfg.n_kv_heads}, {"head_dim", hd},
                   {"vocab", cfg.vocab_size},  {"context", cfg.seq_len},
                   {"rope", cfg.rope == model::RopeStyle::adjacent_pairs ? "adjacent pairs" : "rotate half"}};
-    r["tokens"] = {{"source", source}, {"sequences", seqs.size()}, {"predictions", preds.size()}};
-    Json codec = Json::array();
-    for (int l = 0; l < cfg.n_layers; ++l)
-        codec.push_back({{"layer", l}, {"k", labels[static_cast<std::size_t>(l)][0]},
-                         {"v", labels[static_cast<std::size_t>(l)][1]}});
-    r["codec"] = {{"layers", codec}, {"keep_first", cache.keep_first}, {"keep_last", cache.keep_last}};
+    r["tokens"] = {{"source", tokens.source}, {"sequences", tokens.sequences.size()},
+                   {"predictions", preds.size()}};
     r["rate"] = {{"bits_per_coordinate", bits / coords}, {"compression_vs_float16", 16.0 / (bits / coords)}};
     r["ppl_base"] = ppl_b;
     r["ppl_base_se"] = ppl_b * std_error(nll_b);
@@ -308,19 +334,7 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     r["seconds"] = seconds;
     r["tokens_per_second"] = 2.0 * static_cast<double>(total) / seconds;
 
-    ModelEvalResult out;
-    out.table.columns = {"bits", "compression", "ppl_base", "ppl_base_se", "ppl", "ppl_se", "ratio",
-                         "ratio_se", "diff", "diff_se", "kl", "kl_se", "kl_p99", "top1", "top1_se",
-                         "dp_mean", "dp_rms", "predictions"};
-    out.table.add_row();
-    out.table.set(0, "bits", bits / coords);
-    out.table.set(0, "compression", 16.0 / (bits / coords));
-    for (const char* k : {"ppl_base", "ppl_base_se", "ppl", "ppl_se", "ratio", "ratio_se", "diff",
-                          "diff_se", "kl", "kl_se", "kl_p99", "top1", "top1_se", "dp_mean", "dp_rms"})
-        out.table.set(0, k, r[k].get<double>());
-    out.table.set(0, "predictions", static_cast<std::int64_t>(preds.size()));
-    out.report = std::move(r);
-    return out;
+    return r;
 }
 
 void run_eval_model(const ModelEvalOptions& o) {

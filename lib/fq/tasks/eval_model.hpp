@@ -17,13 +17,16 @@
 // into pieces of at most the model's context.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "fq/codecs/codec.hpp"
 #include "fq/io/report.hpp"
+#include "fq/model/llama.hpp"
 
 namespace fq::tasks {
 
@@ -52,5 +55,22 @@ struct ModelEvalResult {
 
 ModelEvalResult evaluate_model(const ModelEvalOptions& opts);
 void run_eval_model(const ModelEvalOptions& opts);
+
+// The parts fq-eval sweep shares (a "model" entry in a sweep config):
+// Token sequences for the model (each cut to its context), and where they came from.
+struct ModelTokens {
+    std::vector<std::vector<std::int32_t>> sequences;
+    std::string source;
+};
+// From a KV dump (token_ids, sequences) or a token file (input), or a text (with tokenizer).
+ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
+                         const std::string& text, std::int64_t segment_len,
+                         const model::LlamaWeights& w);
+// The comparison part of the report (ppl_base ... by_position, rate, tokens) of w on tokens,
+// exact cache against per_layer[l] = {K codec, V codec} (every codec's d = the head dim).
+nlohmann::ordered_json compare_on_model(
+    const model::LlamaWeights& w, const ModelTokens& tokens,
+    const std::vector<std::array<const codecs::Codec*, 2>>& per_layer, std::int64_t keep_first,
+    std::int64_t keep_last);
 
 }  // namespace fq::tasks

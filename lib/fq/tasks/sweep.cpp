@@ -1,10 +1,12 @@
 // run_sweep: rate-distortion sweep of codec configurations on one dump, coded in memory.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -14,6 +16,8 @@
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/tasks/eval.hpp"
+#include "fq/io/model_file.hpp"
+#include "fq/tasks/eval_model.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace fq::tasks {
@@ -31,6 +35,8 @@ struct SweepConfig {
     bool has_stride = false, has_last = false;
     std::size_t stride = 1, last = 0;
     int segment_len = 0;  // > 0: sequences are runs of this many tokens
+    std::string model;    // "model": a Llama model run with each codec (fq-eval model)
+    std::string model_tokens;  // "model_tokens": token file ("" = the dump's token_ids)
 };
 
 std::string substitute_d(std::string s, int d) {
@@ -72,6 +78,10 @@ SweepConfig read_config(const std::string& path) {
         } else if (key == "last") {
             c.last = static_cast<std::size_t>(rd.get_int(j, "last", 0, 1 << 30));
             c.has_last = true;
+        } else if (key == "model") {
+            c.model = rd.get_string(j, "model");
+        } else if (key == "model_tokens") {
+            c.model_tokens = rd.get_string(j, "model_tokens");
         } else if (key == "segment_len") {
             c.segment_len = rd.get_int(j, "segment_len", 1, 1 << 30);
         } else if (key == "targets") {
@@ -226,10 +236,22 @@ void run_sweep(const SweepOptions& opts) {
         return a.name < b.name;
     });
 
+    // The model (a "model" entry): loaded once, its tokens from the dump or a token file.
+    std::unique_ptr<model::LlamaWeights> weights;
+    ModelTokens tokens;
+    if (!cfg.model.empty()) {
+        weights = std::make_unique<model::LlamaWeights>(io::load_model(cfg.model));
+        tokens = model_tokens(cfg.model_tokens.empty() ? opts.input : cfg.model_tokens, "", "",
+                              settings.segment_len, *weights);
+    }
+
     fs::create_directories(opts.output);
     io::Table rd;
     rd.columns = eval_columns();
     rd.columns.push_back("pareto");
+    const std::vector<std::string> model_columns = {"ppl_base", "ppl",      "ppl_ratio", "ppl_ratio_se",
+                                                    "logit_kl", "logit_kl_se", "logit_top1"};
+    if (weights) rd.columns.insert(rd.columns.end(), model_columns.begin(), model_columns.end());
     OJson descriptions = OJson::array();
     bool queries_in_dump = true;
     std::size_t positions = 0, sequences = 1;
@@ -306,9 +328,18 @@ void run_sweep(const SweepOptions& opts) {
             positions = ev.positions;
             sequences = ev.sequences;
             sequence_source = ev.sequence_source;
+            OJson m;
+            if (weights) {  // the same K and V codecs in every layer of the model
+                const std::vector<std::array<const codecs::Codec*, 2>> per_layer(
+                    static_cast<std::size_t>(weights->config.n_layers), {b.k.codec.get(), b.v.codec.get()});
+                m = compare_on_model(*weights, tokens, per_layer, 0, 0);
+            }
             for (std::size_t r = 0; r < 3; ++r) {
                 auto row = ev.table.rows[r];
                 row.emplace_back(std::monostate{});
+                if (weights)
+                    for (const char* k : {"ppl_base", "ppl", "ratio", "ratio_se", "kl", "kl_se", "top1"})
+                        row.emplace_back(m[k].get<double>());
                 rd.rows.push_back(std::move(row));
             }
             OJson dj = {
@@ -394,6 +425,12 @@ void run_sweep(const SweepOptions& opts) {
         {"fallback", queries_in_dump ? OJson(nullptr) : OJson("keys used as queries, q_t = k_t")}};
     j["sequences"] = {{"count", sequences}, {"source", sequence_source}};
     j["positions"] = {{"stride", settings.stride}, {"last", settings.last}, {"count", positions}};
+    if (weights)
+        j["model"] = {{"path", cfg.model},
+                      {"tokens", tokens.source},
+                      {"sequences", tokens.sequences.size()},
+                      {"columns", "ppl_base, ppl, ppl_ratio (+ _se), logit_kl (+ _se), logit_top1: "
+                                  "fq-eval model with the row's K and V codecs in every layer"}};
     j["codecs"] = descriptions;
     j["frontier"] = frontier;
     j["rows"] = io::to_json(rd);

@@ -123,6 +123,40 @@ void write_sweep_report(const io::Table& rd, const SweepReportInfo& info) {
                             "Causal attention KL divergence against rate (K and V coded with "
                             "the same configuration).");
     }
+    if (std::find(rd.columns.begin(), rd.columns.end(), "ppl") != rd.columns.end()) {
+        // A "model" entry: the model's own predictions with the compressed cache.
+        io::Plot p;
+        p.title = "Model perplexity vs rate (" + where + ")";
+        p.xlabel = "bits per coordinate (headers included)";
+        p.ylabel = "perplexity with the compressed KV cache";
+        p.logy = true;
+        p.series = series_by("attn", "achieved_bits", "ppl", "", false, 0);
+        io::Series base;
+        base.title = "exact cache";
+        base.style = io::SeriesStyle::line;
+        base.color = "#000000";
+        double lo = 1e9, hi = 0;
+        for (const auto& s : p.series)
+            for (double x : s.x) lo = std::min(lo, x), hi = std::max(hi, x);
+        if (!attn.empty() && hi > lo) {
+            base.x = {lo, hi};
+            base.y = {rd.real(attn.front(), "ppl_base"), rd.real(attn.front(), "ppl_base")};
+            p.series.push_back(base);
+        }
+        std::string f = "ppl_vs_bits" + ext;
+        io::render_plot(p, (dir / f).string());
+        images.emplace_back(f, "Perplexity of the model with every key and value through the codec "
+                               "(fq-eval model), against rate; the black line is the exact cache.");
+        io::Plot q;
+        q.title = "Model logit KL vs rate (" + where + ")";
+        q.xlabel = "bits per coordinate (headers included)";
+        q.ylabel = "KL(p_exact || p_codec) of the next-token distribution, nats";
+        q.logy = true;
+        q.series = series_by("attn", "achieved_bits", "logit_kl", "", false, 0);
+        f = "logit_kl_vs_bits" + ext;
+        io::render_plot(q, (dir / f).string());
+        images.emplace_back(f, "Mean logit KL divergence of the model's next-token predictions.");
+    }
     {
         io::Plot p;
         p.title = "MSE vs rate (" + where + ")";
