@@ -114,6 +114,12 @@ struct EncodedFileWriter::Impl {
     std::set<std::string> codebooks;
     std::map<std::string, PendingDataset> open;
     std::vector<std::string> encoded, copied;
+    // The dataset being written at path p (created, not finished); UsageError otherwise.
+    PendingDataset& pending(const std::string& p) {
+        const auto it = open.find(p);
+        require(it != open.end(), out.path() + ": " + p + ": not created");
+        return it->second;
+    }
     // Writes /codebooks/<hex> holding text (a codebook file), hash its content hash.
     // format: attribute "format" (nullptr: none, a universal codebook file).
     void embed(const std::string& hash, const std::string& text, const char* format = nullptr);
@@ -225,9 +231,7 @@ void EncodedFileWriter::write_block(const std::string& path, std::int64_t t0, st
                                     const std::uint8_t* codes) {
     Impl& m = *m_impl;
     const std::string p = strip(path);
-    const auto it = m.open.find(p);
-    require(it != m.open.end(), m.out.path() + ": " + p + ": not created");
-    PendingDataset& pd = it->second;
+    PendingDataset& pd = m.pending(p);
     const EncodedDataset& info = pd.info;
     const std::int64_t B = info.block_tokens;
     require(t0 >= 0 && t0 < info.coded() && t0 % B == 0 && t1 == std::min(t0 + B, info.coded()),
@@ -248,9 +252,7 @@ void EncodedFileWriter::write_block(const std::string& path, std::int64_t t0, st
 void EncodedFileWriter::write_window(const std::string& path, const std::uint16_t* values) {
     Impl& m = *m_impl;
     const std::string p = strip(path);
-    const auto it = m.open.find(p);
-    require(it != m.open.end(), m.out.path() + ": " + p + ": not created");
-    PendingDataset& pd = it->second;
+    PendingDataset& pd = m.pending(p);
     const EncodedDataset& info = pd.info;
     require(!info.window.empty() && !pd.window_written,
             m.out.path() + ": " + p + ": no window to write, or written twice");
@@ -271,9 +273,7 @@ void EncodedFileWriter::write_window(const std::string& path, const std::uint16_
 void EncodedFileWriter::finish(const std::string& path) {
     Impl& m = *m_impl;
     const std::string p = strip(path);
-    const auto it = m.open.find(p);
-    require(it != m.open.end(), m.out.path() + ": " + p + ": not created");
-    PendingDataset& pd = it->second;
+    PendingDataset& pd = m.pending(p);
     require(std::all_of(pd.written.begin(), pd.written.end(), [](char c) { return c != 0; }),
             m.out.path() + ": " + p + ": not every block was written");
     require(pd.info.window.empty() || pd.window_written,
@@ -284,7 +284,7 @@ void EncodedFileWriter::finish(const std::string& path) {
     const std::string payload = "sha256:" + core::sha256_hex(pd.digests.data(), pd.digests.size());
     h5::Group g = h5::open_group(m.out.id(), p);
     h5::write_attr_string(g.id(), "payload_sha256", payload);
-    m.open.erase(it);
+    m.open.erase(p);
 }
 
 void EncodedFileWriter::copy_attrs(std::int64_t src_file, const std::string& src_object,

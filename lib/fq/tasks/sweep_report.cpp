@@ -14,6 +14,14 @@ namespace fq::tasks {
 
 namespace {
 
+// The smallest and largest x of a plot's series (lo > hi when there is none).
+std::pair<double, double> x_range(const io::Plot& p) {
+    double lo = 1e9, hi = 0;
+    for (const auto& s : p.series)
+        for (double x : s.x) lo = std::min(lo, x), hi = std::max(hi, x);
+    return {lo, hi};
+}
+
 std::string html_escape(const std::string& s) {
     std::string o;
     for (char c : s) {
@@ -135,9 +143,7 @@ void write_sweep_report(const io::Table& rd, const SweepReportInfo& info) {
         base.title = "exact cache";
         base.style = io::SeriesStyle::line;
         base.color = "#000000";
-        double lo = 1e9, hi = 0;
-        for (const auto& s : p.series)
-            for (double x : s.x) lo = std::min(lo, x), hi = std::max(hi, x);
+        const auto [lo, hi] = x_range(p);
         if (!attn.empty() && hi > lo) {
             base.x = {lo, hi};
             base.y = {rd.real(attn.front(), "ppl_base"), rd.real(attn.front(), "ppl_base")};
@@ -183,9 +189,7 @@ void write_sweep_report(const io::Table& rd, const SweepReportInfo& info) {
         bound.title = "Shannon bound 4^-b";
         bound.style = io::SeriesStyle::line;
         bound.color = "#000000";
-        double lo = 1e9, hi = 0;
-        for (const auto& s : p.series)
-            for (double x : s.x) lo = std::min(lo, x), hi = std::max(hi, x);
+        const auto [lo, hi] = x_range(p);
         for (int i = 0; i <= 40 && hi > lo; ++i) {
             const double b = lo + (hi - lo) * i / 40.0;
             bound.x.push_back(b);
