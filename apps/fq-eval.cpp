@@ -9,6 +9,7 @@
 
 #include "fq/tasks/eval.hpp"
 #include "fq/tasks/eval_model.hpp"
+#include "fq/tasks/plan.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace {
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     fq::tasks::SourceEvalOptions src;
     fq::tasks::SweepOptions sw;
     fq::tasks::ModelEvalOptions mo;
+    fq::tasks::PlanOptions po;
     bool verbose = false, quiet = false;
 
     CLI::App app{
@@ -146,9 +148,39 @@ int main(int argc, char** argv) {
     model->add_option("--csv", mo.csv, "write the CSV row to FILE ('-' = stdout)");
     add_logging(*model, mo.threads, verbose, quiet);
 
+    CLI::App* plan = app.add_subcommand(
+        "plan",
+        "the codec of every layer and tensor for a bit budget: measure each candidate on each\n"
+        "K/V dataset of a calibration dump, allocate (convex-hull greedy), check jointly against\n"
+        "uniform codecs; writes an fq-encode config");
+    plan->add_option("-i,--input", po.input, "calibration KV dump")->required()->check(CLI::ExistingFile);
+    plan->add_option("--budget", po.budget, "bits per coordinate over all K and V coordinates")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    plan->add_option("--candidates", po.candidates,
+                     "JSON array of codec SPECs / descriptions (default: every shipped codebook "
+                     "for d, and float16)")
+        ->check(CLI::ExistingFile);
+    plan->add_option("--objective", po.objective, "out (1 - attention-output cosine), kl, model")
+        ->check(CLI::IsMember({"out", "kl", "model"}));
+    plan->add_option("--model", po.model, "the model for --objective model")->check(CLI::ExistingPath);
+    plan->add_option("-o,--output", po.output, "the plan: an fq-encode config")->required();
+    plan->add_option("--json", po.json, "write the report to FILE ('-' = stdout)");
+    plan->add_option("--keep-first", po.keep_first, "float16 window at each sequence's start")
+        ->check(CLI::NonNegativeNumber);
+    plan->add_option("--keep-last", po.keep_last, "float16 window at each sequence's end")
+        ->check(CLI::NonNegativeNumber);
+    plan->add_option("--codebooks", po.codebooks, "codebook directory (default: shipped)");
+    plan->add_flag("--force", po.force, "overwrite an existing plan");
+    add_positions(*plan, po.settings);
+    add_logging(*plan, po.threads, verbose, quiet);
+
     return fq::tasks::run_main("fq-eval", app, argc, argv, [&] {
         const int verbosity = verbose ? 1 : (quiet ? -1 : 0);
-        if (app.got_subcommand(model)) {
+        if (app.got_subcommand(plan)) {
+            po.verbosity = verbosity;
+            fq::tasks::run_plan(po);
+        } else if (app.got_subcommand(model)) {
             mo.verbosity = verbosity;
             fq::tasks::run_eval_model(mo);
         } else if (app.got_subcommand(source)) {

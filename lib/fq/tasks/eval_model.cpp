@@ -41,7 +41,12 @@ public:
 
     void transform(int layer, int kv, const float* x, std::size_t n_kv, std::size_t T,
                    std::size_t hd, float* x_hat) const override {
-        const codecs::Codec& c = *per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
+        const codecs::Codec* cp = per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
+        if (cp == nullptr) {  // exact: this tensor is not coded
+            std::copy_n(x, n_kv * T * hd, x_hat);
+            return;
+        }
+        const codecs::Codec& c = *cp;
         if (static_cast<std::size_t>(c.dim()) != hd)
             throw UsageError("the codec has d = " + std::to_string(c.dim()) +
                              ", the model's head dimension is " + std::to_string(hd));
@@ -51,7 +56,9 @@ public:
         codecs::decode_heads(c, codes.data(), n_kv, T, x_hat, scratch);
     }
     bool exact(int layer, int kv, std::size_t t, std::size_t j) const override {
-        const auto G = per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)]->block_vectors();
+        const codecs::Codec* cp = per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
+        if (cp == nullptr) return false;  // the copy made by transform is exact
+        const auto G = cp->block_vectors();
         return static_cast<std::int64_t>(j) < keep_first ||
                static_cast<std::int64_t>(t - j) < keep_last || (j / G + 1) * G > t + 1;
     }
@@ -245,7 +252,8 @@ Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
         const double W = std::min(T, static_cast<double>(cache.keep_first + cache.keep_last));
         for (const auto& pair : cache.per_layer)
             for (const codecs::Codec* c : pair) {
-                bits += cfg.n_kv_heads * (c->code_bits() * (T - W) + (W > 0 ? 16.0 * W * hd + 64.0 * W : 0.0));
+                const double code_bits = c ? c->code_bits() : 32.0 * hd;  // null: float32, exact
+                bits += cfg.n_kv_heads * (code_bits * (T - W) + (W > 0 ? 16.0 * W * hd + 64.0 * W : 0.0));
                 coords += cfg.n_kv_heads * T * hd;
             }
         done += s.size();

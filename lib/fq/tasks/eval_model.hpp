@@ -67,7 +67,8 @@ ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
                          const std::string& text, std::int64_t segment_len,
                          const model::LlamaWeights& w);
 // The comparison part of the report (ppl_base ... by_position, rate, tokens) of w on tokens,
-// exact cache against per_layer[l] = {K codec, V codec} (every codec's d = the head dim).
+// exact cache against per_layer[l] = {K codec, V codec} (every codec's d = the head dim; a
+// null codec leaves that tensor exact).
 nlohmann::ordered_json compare_on_model(
     const model::LlamaWeights& w, const ModelTokens& tokens,
     const std::vector<std::array<const codecs::Codec*, 2>>& per_layer, std::int64_t keep_first,
