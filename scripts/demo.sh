@@ -20,6 +20,9 @@ echo "== fq-decode: back to a float16 dump"
 echo
 echo "== fq-eval: fidelity of the compressed dump"
 "$apps/fq-eval" -i "$input" -c "$out/sample.fq.h5"
+echo
+echo "== fq-eval model: the same codec inside the model that produced the dump"
+"$apps/fq-eval" model --model data/models/fq_stories_d64/fq_stories_d64.bin -i "$input" --rate 2
 if [ "${FQ_DEMO_SWEEP:-0}" = 1 ]; then
     echo
     echo "== fq-eval sweep: rate-distortion report in $out/report"
