@@ -16,7 +16,7 @@
 using namespace fq;
 
 TEST_SUITE("float16") {
-    TEST_CASE("codes are the binary16 values; decode is exact for float16 input") {
+    TEST_CASE("codes are the binary16 values: decode is exact for float16 input") {
         const codecs::Float16Codec c(8);
         CHECK(c.code_bytes() == 16);
         CHECK(c.code_bits() == 128);

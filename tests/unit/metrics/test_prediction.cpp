@@ -50,7 +50,7 @@ TEST_SUITE("prediction") {
         }
     }
 
-    TEST_CASE("identical or shifted logits: no change; bad input refused") {
+    TEST_CASE("identical or shifted logits: no change, bad input refused") {
         std::vector<float> a = {1, 2, 3, 4, 0, 0, 5, 1}, b = a;
         for (std::size_t i = 4; i < 8; ++i) b[i] += 100;  // softmax is shift-invariant
         const std::vector<std::int32_t> tok = {0, 2};

@@ -76,7 +76,7 @@ struct Identity final : model::CacheHook {
 }  // namespace
 
 TEST_SUITE("llama") {
-    TEST_CASE("the model and its config load; damaged files are refused") {
+    TEST_CASE("the model and its config load, damaged files are refused") {
         const model::LlamaConfig& c = weights().config;
         CHECK(c.dim == 256);
         CHECK(c.n_layers == 5);
@@ -138,7 +138,7 @@ TEST_SUITE("llama") {
                          "outside in the park.", 0) == 0);
     }
 
-    TEST_CASE("an identity cache changes nothing; the HF layout gives the same logits") {
+    TEST_CASE("an identity cache changes nothing, the HF layout gives the same logits") {
         const std::vector<std::int32_t> ids = dump_tokens(io::KvDumpReader(k_root + "/data/sample_kv_d64.h5"));
         const std::vector<std::int32_t> head(ids.begin(), ids.begin() + 96);
         const auto base = model::forward(weights(), head);
