@@ -358,8 +358,9 @@ void run_eval_model(const ModelEvalOptions& o) {
     s << "model: " << o.model << " (" << r["model"]["layers"].get<int>() << " layers, d = "
       << r["model"]["head_dim"].get<int>() << ", " << r["model"]["heads"].get<int>() << "/"
       << r["model"]["kv_heads"].get<int>() << " heads)\n";
-    s << "tokens: " << r["tokens"]["source"].get<std::string>() << "; "
-      << r["tokens"]["sequences"].get<std::size_t>() << " sequences, "
+    const auto n_seq = r["tokens"]["sequences"].get<std::size_t>();
+    s << "tokens: " << r["tokens"]["source"].get<std::string>() << "; " << n_seq
+      << (n_seq == 1 ? " sequence run, " : " sequences run, ")
       << r["tokens"]["predictions"].get<std::size_t>() << " predictions\n";
     std::string codecs;
     for (const Json& l : r["codec"]["layers"]) {
