@@ -73,6 +73,24 @@ for n in "kv":
     assert ev["rate"][n]["window_bits"] > 2, ev["rate"][n]
 assert ev["sequences"]["count"] == 4
 PY
+# Keys with an inner-product estimator (qjl) and a window: evaluated through decoded keys.
+run "$bin/fq-encode" -i "$dump" -o "$tmp/q.fq.h5" --k-codec qjl --v-codec fib:k=4,N=256 --keep-first 4
+run "$bin/fq-eval" -i "$dump" -c "$tmp/q.fq.h5" --json "$tmp/q.json"
+"$py" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['scores'] == 'decoded keys', j['scores']" "$tmp/q.json" ||
+    fail "qjl + window scored from codes"
+# A window value beyond the float16 range: refused (exit 4), nothing written.
+"$py" - "$dump" "$tmp/big.h5" <<'PY'
+import shutil, sys, h5py, numpy as np
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    k = f["layer_0/k"]
+    x = k[()].astype(np.float32)
+    del f["layer_0/k"]
+    x[0, 0, 0] = 1e6
+    f["layer_0/k"] = x
+PY
+expect_error "$bin/fq-encode" 4 -i "$tmp/big.h5" -o "$tmp/big.fq.h5" --keep-first 1 --k-codec float16
+[ -e "$tmp/big.fq.h5" ] && fail "a refused encode left an output"
 # A flipped byte in a window value: refused, nothing written.
 cp "$tmp/w.fq.h5" "$tmp/bad.fq.h5"
 "$py" - "$tmp/bad.fq.h5" <<'PY'

@@ -53,6 +53,11 @@ assert r["measured"] < 0.9 * r["uniform"]["measured"], (r["measured"], r["unifor
 k2 = next(c for c in r["choice"] if c["dataset"] == "layer_2/k")
 assert k2["codec"] != r["uniform"]["codec"], k2
 PY
+# A candidate computed in memory (scalar b = 5 is not shipped): the plan names it by its
+# SPEC, so fq-encode can apply it.
+echo '["scalar:bits=5", "fib:k=4,N=256"]' > "$tmp/c5.json"
+run "$bin/fq-eval" plan -i "$tmp/cal.h5" --budget 6 --candidates "$tmp/c5.json" -o "$tmp/p5.json"
+run "$bin/fq-encode" -i "$tmp/ev.h5" -o "$tmp/e5.fq.h5" --config "$tmp/p5.json"
 expect_error "$bin/fq-eval" 1 plan -i "$tmp/cal.h5" --budget 0.1 -o "$tmp/low.json"
 [ -e "$tmp/low.json" ] && fail "a refused plan was written"
 echo ok

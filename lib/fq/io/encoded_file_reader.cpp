@@ -126,12 +126,17 @@ EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
                       " does not fit code_bytes " + std::to_string(cb));
         {
             AxisOrder ax(e.axes);  // UsageError on nonsense: reported as corrupt below
-            std::uint64_t prod = 1;
-            for (auto s : e.shape) prod *= s;
-            if (static_cast<int>(e.shape.size()) != ax.rank() ||
-                prod != static_cast<std::uint64_t>(heads) * static_cast<std::uint64_t>(e.tokens) *
-                            static_cast<std::uint64_t>(d))
-                m.corrupt(where + "shape does not match heads x tokens x d");
+            // Axis by axis (no product that could wrap): h = heads, d = d, b x t = tokens.
+            bool ok = static_cast<int>(e.shape.size()) == ax.rank();
+            const auto axis = [&](char c) {
+                const int a = ax.axis_of(c);
+                return a < 0 ? std::uint64_t{1} : e.shape[static_cast<std::size_t>(a)];
+            };
+            ok = ok && axis('h') == static_cast<std::uint64_t>(heads) &&
+                 axis('d') == static_cast<std::uint64_t>(d) && axis('b') >= 1 &&
+                 axis('b') <= static_cast<std::uint64_t>(std::max<std::int64_t>(e.tokens, 1)) &&
+                 axis('b') * axis('t') == static_cast<std::uint64_t>(e.tokens);
+            if (!ok) m.corrupt(where + "shape does not match heads x tokens x d");
         }
         const std::string codec_text = h5::read_attr_string(gid, "codec");
         const JsonReader rd(m.path + ": " + p + ": codec", ExitCode::corrupt);
@@ -372,7 +377,8 @@ void EncodedFileReader::read_codes(const EncodedDataset& info, const Slab& slab,
     const auto nb = static_cast<std::size_t>(info.blocks());
     const std::int64_t B = info.block_tokens / info.block_vectors;  // rows per checksum block
     const std::size_t hn = static_cast<std::size_t>(slab.heads());
-    if (static_cast<double>(hn) * static_cast<double>(B) * static_cast<double>(cb) >
+    // What one block read holds (a block never has more rows than the dataset).
+    if (static_cast<double>(hn) * static_cast<double>(std::min(B, rows)) * static_cast<double>(cb) >
         static_cast<double>(k_max_block_bytes))
         m.corrupt(where + "checksum block too large to read");
 

@@ -179,6 +179,14 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
                 info.block_vectors >= 1 && info.block_vectors <= k_max_block_vectors &&
                 info.block_tokens % info.block_vectors == 0,
             where + ": invalid sizes");
+    // The reader refuses blocks larger than this (encoded_file_detail.hpp): never write one.
+    require(static_cast<double>(info.heads) *
+                    static_cast<double>(std::min(info.block_tokens / info.block_vectors,
+                                                 std::max<std::int64_t>(info.rows(), 1))) *
+                    static_cast<double>(info.code_bytes) <=
+                static_cast<double>(detail::k_max_block_bytes),
+            where + ": a checksum block of " + std::to_string(info.block_tokens) +
+                " tokens would be too large: lower --chunk-tokens");
     for (std::size_t i = 0; i < info.window.size(); ++i)
         require(info.window[i] >= 0 && info.window[i] < info.tokens &&
                     (i == 0 || info.window[i] > info.window[i - 1]),

@@ -154,7 +154,7 @@ struct SafeTensors {
         const std::uint64_t b = off[0].get<std::uint64_t>(), e = off[1].get<std::uint64_t>();
         const std::uint64_t elem = dtype == "F32" ? 4 : (dtype == "F16" || dtype == "BF16") ? 2 : 0;
         if (elem == 0) rd.fail("unsupported dtype " + dtype + " (F32, F16 or BF16)");
-        if (e < b || e - b != n * elem || data_start + e > bytes.size())
+        if (e < b || e - b != n * elem || e > bytes.size() - data_start)
             rd.fail("data_offsets do not fit the shape, dtype and file");
         std::vector<float> v(static_cast<std::size_t>(n));
         const char* p = bytes.data() + data_start + b;
@@ -227,7 +227,7 @@ model::LlamaWeights load_hf_llama(const std::string& dir_or_config) {
     c.rope_theta = cfg.contains("rope_theta") ? rd.get_double(cfg, "rope_theta") : 10000.0;
     c.rope = model::RopeStyle::rotate_half;
     if (cfg.contains("head_dim") && !cfg["head_dim"].is_null())
-        refuse_if(rd.get_int(cfg, "head_dim", 1, k_max_dim) * c.n_heads != c.dim,
+        refuse_if(static_cast<std::int64_t>(rd.get_int(cfg, "head_dim", 1, k_max_dim)) * c.n_heads != c.dim,
                   "head_dim * num_attention_heads != hidden_size");
     if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0)
         rd.fail("hidden_size / heads / kv heads do not divide");

@@ -30,7 +30,12 @@ std::vector<std::int32_t> Tokenizer::encode(const std::string& text, bool bos) c
         if (const auto it = idx.find(ch); it != idx.end()) {
             ids.push_back(it->second);
         } else {
-            for (char b : ch) ids.push_back(static_cast<std::int32_t>(static_cast<unsigned char>(b)) + 3);
+            for (char b : ch) {
+                const std::int32_t id = static_cast<std::int32_t>(static_cast<unsigned char>(b)) + 3;
+                if (static_cast<std::size_t>(id) >= pieces.size())
+                    throw UsageError("tokenizer: byte piece " + std::to_string(id) + " outside the vocabulary");
+                ids.push_back(id);
+            }
         }
         i += n;
     }

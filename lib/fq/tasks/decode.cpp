@@ -113,7 +113,8 @@ DecodeSummary run_decode(const DecodeOptions& o) {
         // batch rows; a slice across rows is written without it (one row of those tokens).
         const int batch = e.batch();
         const std::int64_t row_tokens = e.tokens / batch;
-        const bool whole_rows = batch > 1 && t0 % row_tokens == 0 && (t1 - t0) % row_tokens == 0;
+        const bool whole_rows =
+            batch > 1 && row_tokens > 0 && t0 % row_tokens == 0 && (t1 - t0) % row_tokens == 0;
         std::string axes = e.axes;
         if (batch > 1 && !whole_rows) axes.erase(axes.find('b'), 1);
         writer.create(e.path, hn, t1 - t0, e.d, o.dtype, axes,

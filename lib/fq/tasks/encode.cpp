@@ -124,8 +124,14 @@ std::vector<std::uint16_t> window_values(const io::KvDumpReader& reader, const i
         io::check_finite(run.data(), slab, info.d, file, info.path);
         const std::size_t n = b - a;
         for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
-            for (std::size_t i = 0; i < n * d; ++i)
-                out[(h * W + a) * d + i] = core::float_to_half(run[h * n * d + i]);
+            for (std::size_t i = 0; i < n * d; ++i) {
+                const std::uint16_t v = core::float_to_half(run[h * n * d + i]);
+                if ((v & 0x7C00u) == 0x7C00u)
+                    throw NumericError(file + ": " + info.path + ": " +
+                                       std::to_string(run[h * n * d + i]) +
+                                       " in the float16 window is beyond the float16 range");
+                out[(h * W + a) * d + i] = v;
+            }
         a = b;
     }
     return out;
@@ -217,8 +223,11 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     io::CodebookStore store(o.codebooks);
     if (o.train_missing) store.set_training([](const std::string& note) { log_info(note); });
     const CodecPlan plan(o);
+    // Layers of the whole file (not only the selection): "-1" is the model's last layer.
     int n_layers = 0;
     for (const io::DatasetInfo& info : reader.datasets()) n_layers = std::max(n_layers, info.layer + 1);
+    for (const std::string& other : reader.other_datasets())
+        n_layers = std::max(n_layers, io::classify_kv_path(other).layer + 1);
     std::map<std::pair<std::string, int>, io::BuiltCodec> built;  // (description, d)
     struct Job {
         io::DatasetInfo info;

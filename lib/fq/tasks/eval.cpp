@@ -196,12 +196,13 @@ void run_eval(const EvalOptions& opts) {
         bool any_estimator = false;
         for (const auto& ds : compressed->reader.datasets())
             any_estimator = any_estimator ||
-                            (ds.kind == io::KvKind::k && ds.block_vectors == 1 &&
+                            (ds.kind == io::KvKind::k && ds.block_vectors == 1 && ds.window.empty() &&
                              compressed->codec(ds).codec->inner_product_estimator());
         if (any_estimator)
             scores = [&](const io::DatasetInfo& info, int h, const float* q) {
                 const io::EncodedDataset& ds = compressed->reader.dataset(info.path);
-                const auto* est = ds.block_vectors == 1
+                // Codes of every token (no window): only then do code rows match tokens.
+                const auto* est = ds.block_vectors == 1 && ds.window.empty()
                                       ? compressed->codec(ds).codec->inner_product_estimator()
                                       : nullptr;
                 if (est == nullptr)

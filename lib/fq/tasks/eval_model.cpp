@@ -63,7 +63,12 @@ public:
                static_cast<std::int64_t>(t - j) < keep_last || (j / G + 1) * G > t + 1;
     }
     void window(const float* x, std::size_t count, float* out) const override {
-        for (std::size_t i = 0; i < count; ++i) out[i] = core::half_to_float(core::float_to_half(x[i]));
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::uint16_t v = core::float_to_half(x[i]);
+            if ((v & 0x7C00u) == 0x7C00u)
+                throw NumericError("model: a key or value beyond the float16 range in the window");
+            out[i] = core::half_to_float(v);
+        }
     }
 };
 
@@ -107,8 +112,7 @@ ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
         *source = "text " + text + " (tokenizer " + tokenizer + ")";
     } else {
         require(!input.empty(), "no tokens: give -i (a KV dump or a token file) or --text");
-        const bool dump = input.size() > 3 && (input.substr(input.size() - 3) == ".h5" ||
-                                                 input.substr(input.size() - 5) == ".hdf5");
+        const bool dump = input.ends_with(".h5") || input.ends_with(".hdf5");
         if (dump) {
             const io::KvDumpReader reader(input);
             const io::DatasetInfo* kv = nullptr;
@@ -120,7 +124,14 @@ ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
             const io::Sequences seqs = io::find_sequences(reader, *kv, segment_len);
             for (const auto& s : seqs.tokens) {
                 std::vector<std::int32_t> t;
-                for (std::int64_t i : s) t.push_back(static_cast<std::int32_t>(ids[static_cast<std::size_t>(i)]));
+                for (std::int64_t i : s) {
+                    const std::int64_t id = ids[static_cast<std::size_t>(i)];
+                    if (id < 0 || id >= w.config.vocab_size)
+                        throw UsageError(input + ": token id " + std::to_string(id) +
+                                         " outside the model's vocabulary of " +
+                                         std::to_string(w.config.vocab_size));
+                    t.push_back(static_cast<std::int32_t>(id));
+                }
                 raw.push_back(std::move(t));
             }
             *source = input + ": token_ids, " + io::describe(seqs);

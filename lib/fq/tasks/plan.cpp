@@ -11,6 +11,7 @@
 
 #include "fq/codecs/group_coding.hpp"
 #include "fq/core/error.hpp"
+#include "fq/core/half.hpp"
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/json_util.hpp"
@@ -35,8 +36,9 @@ struct Candidate {
 
 struct Item {  // one K or V dataset
     io::DatasetInfo info;
-    double weight = 0;       // share of all K and V coordinates
-    std::int64_t window = 0;  // window tokens (all sequences)
+    double weight = 0;                // share of all K and V coordinates
+    std::int64_t window = 0;          // window tokens (all sequences)
+    std::vector<std::int64_t> kept;   // those tokens (kept exactly, in float16)
 };
 
 // Round trip of (heads, T, d) vectors through codec.
@@ -102,9 +104,13 @@ void run_plan(const PlanOptions& o) {
             Item it;
             it.info = info;
             if (o.keep_first > 0 || o.keep_last > 0)
-                for (const auto& s : io::find_sequences(dump, info, o.settings.segment_len).tokens)
-                    it.window += std::min<std::int64_t>(static_cast<std::int64_t>(s.size()),
-                                                        o.keep_first + o.keep_last);
+                for (const auto& s : io::find_sequences(dump, info, o.settings.segment_len).tokens) {
+                    const auto len = static_cast<std::int64_t>(s.size());
+                    for (std::int64_t j = 0; j < len; ++j)
+                        if (j < o.keep_first || j >= len - o.keep_last)
+                            it.kept.push_back(s[static_cast<std::size_t>(j)]);
+                }
+            it.window = static_cast<std::int64_t>(it.kept.size());
             coords += static_cast<double>(info.heads) * static_cast<double>(info.tokens) * info.d;
             items.push_back(it);
         }
@@ -125,7 +131,7 @@ void run_plan(const PlanOptions& o) {
         if (!doc.is_array() || doc.empty()) rd.fail("expected a non-empty array of SPECs or descriptions");
         for (const Json& c : doc) {
             if (!c.is_string() && !c.is_object()) rd.fail("entries must be SPEC strings or objects");
-            given.push_back(c.is_string() ? io::parse_codec_spec(c.get<std::string>(), d, store) : c);
+            given.push_back(c);  // a SPEC stays a SPEC: the plan names it as written
         }
     } else {
         // Shipped codebooks by their path in the codebook directory ("d64/fib-k4-N256.json"),
@@ -140,9 +146,10 @@ void run_plan(const PlanOptions& o) {
     for (const Json& g : given) {
         Candidate c;
         c.desc = g;
-        const io::BuiltCodec k = io::make_codec(io::with_tensor_defaults(g, io::KvKind::k), store,
+        const Json desc = g.is_string() ? io::parse_codec_spec(g.get<std::string>(), d, store) : g;
+        const io::BuiltCodec k = io::make_codec(io::with_tensor_defaults(desc, io::KvKind::k), store,
                                                 "candidate " + g.dump(), ExitCode::usage, d);
-        const io::BuiltCodec v = io::make_codec(io::with_tensor_defaults(g, io::KvKind::v), store,
+        const io::BuiltCodec v = io::make_codec(io::with_tensor_defaults(desc, io::KvKind::v), store,
                                                 "candidate " + g.dump(), ExitCode::usage, d);
         c.label = io::codec_label(k);
         c.k = k.codec;
@@ -177,9 +184,19 @@ void run_plan(const PlanOptions& o) {
         }
         const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
             for (std::size_t i = 0; i < items.size(); ++i)
-                if (items[i].info.path == info.path && assign[i] >= 0)
-                    return round_trip(*codec_of(static_cast<std::size_t>(assign[i]), items[i]), x,
-                                      static_cast<std::size_t>(info.heads));
+                if (items[i].info.path == info.path && assign[i] >= 0) {
+                    std::vector<float> y = round_trip(*codec_of(static_cast<std::size_t>(assign[i]), items[i]),
+                                                      x, static_cast<std::size_t>(info.heads));
+                    // The window is stored exactly in float16, as fq-encode does.
+                    const auto T = static_cast<std::size_t>(info.tokens), dd = static_cast<std::size_t>(info.d);
+                    for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
+                        for (std::int64_t t : items[i].kept)
+                            for (std::size_t j = 0; j < dd; ++j) {
+                                const std::size_t at = (h * T + static_cast<std::size_t>(t)) * dd + j;
+                                y[at] = core::half_to_float(core::float_to_half(x[at]));
+                            }
+                    return y;
+                }
             return x;
         };
         CodecLabel label;
