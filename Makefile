@@ -1,11 +1,15 @@
 # Thin wrapper over CMake. The two commands of the README:
 #   make demo   set up, build, and run the main job on the shipped sample data
 #   make test   set up, build, and run every test
+# (make ci = make test + make test-sanitize: the suite again under ASan + UBSan, as CI runs it)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DFQ_WERROR=ON
 
-.PHONY: all deps build test demo bench codebooks format clean
+SAN_BUILD ?= build-sanitize
+SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all deps build test test-sanitize ci demo bench codebooks format clean
 
 all: build
 
@@ -20,6 +24,17 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every test again in an AddressSanitizer + UndefinedBehaviorSanitizer build (own directory).
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFQ_WERROR=ON \
+	    "-DCMAKE_CXX_FLAGS=$(SAN_FLAGS)" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined"
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --output-on-failure -j $(JOBS)
+
+# What CI runs: the tests, then the same tests under the sanitizers.
+ci: test test-sanitize
 
 demo: build
 	./scripts/demo.sh $(BUILD)
