@@ -117,26 +117,32 @@ int main(int argc, char** argv) {
     model->add_option("--model", mo.model, "llama2.c checkpoint or Hugging Face directory")
         ->required()
         ->check(CLI::ExistingPath);
-    model->add_option("-i,--input", mo.input,
-                      "tokens: a KV dump (its token_ids and sequences) or a token file (one id "
-                      "per line, or .npy)")
+    model
+        ->add_option("-i,--input", mo.input,
+                     "tokens: a KV dump (its token_ids and sequences) or a token file (one id "
+                     "per line, or .npy)")
         ->check(CLI::ExistingFile);
     model->add_option("--tokenizer", mo.tokenizer, "llama2.c tokenizer (tok512.bin) for --text")
         ->check(CLI::ExistingFile);
-    model->add_option("--text", mo.text, "text file to tokenize (BOS first)")->check(CLI::ExistingFile);
+    model->add_option("--text", mo.text, "text file to tokenize (BOS first)")
+        ->check(CLI::ExistingFile);
     model->add_option("--segment-len", mo.segment_len, "dump: sequences of N tokens")
         ->check(CLI::PositiveNumber);
     model->add_option("--rate", mo.rate, "payload bits per coordinate of the default fib codec")
         ->check(CLI::PositiveNumber);
     model->add_option("--k-codec", mo.k_codec, "codec SPEC for keys (as fq-encode)");
     model->add_option("--v-codec", mo.v_codec, "codec SPEC for values (as fq-encode)");
-    model->add_option("-c,--codebook", mo.codebook, "codebook file for both")->check(CLI::ExistingFile);
+    model->add_option("-c,--codebook", mo.codebook, "codebook file for both")
+        ->check(CLI::ExistingFile);
     model->add_option("--config", mo.config, "fq-encode codec config (per-layer rules, windows)")
         ->check(CLI::ExistingFile);
-    model->add_option("--header", mo.header, "fib/scalar header")->check(CLI::IsMember({"norm", "gain"}));
+    model->add_option("--header", mo.header, "fib/scalar header")
+        ->check(CLI::IsMember({"norm", "gain"}));
     model->add_option("--header-type", mo.header_type, "fib/scalar header type")
         ->check(CLI::IsMember({"float16", "float32"}));
-    model->add_option("--keep-first", mo.keep_first, "first N tokens of each sequence read from float16")
+    model
+        ->add_option("--keep-first", mo.keep_first,
+                     "first N tokens of each sequence read from float16")
         ->check(CLI::NonNegativeNumber)
         ->default_str("0");
     model->add_option("--keep-last", mo.keep_last, "the N most recent tokens read from float16")
@@ -153,7 +159,9 @@ int main(int argc, char** argv) {
         "the codec of every layer and tensor for a bit budget: measure each candidate on each\n"
         "K/V dataset of a calibration dump, allocate (convex-hull greedy), check jointly against\n"
         "uniform codecs; writes an fq-encode config");
-    plan->add_option("-i,--input", po.input, "calibration KV dump")->required()->check(CLI::ExistingFile);
+    plan->add_option("-i,--input", po.input, "calibration KV dump")
+        ->required()
+        ->check(CLI::ExistingFile);
     plan->add_option("--budget", po.budget, "bits per coordinate over all K and V coordinates")
         ->required()
         ->check(CLI::PositiveNumber);
@@ -163,7 +171,8 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     plan->add_option("--objective", po.objective, "out (1 - attention-output cosine), kl, model")
         ->check(CLI::IsMember({"out", "kl", "model"}));
-    plan->add_option("--model", po.model, "the model for --objective model")->check(CLI::ExistingPath);
+    plan->add_option("--model", po.model, "the model for --objective model")
+        ->check(CLI::ExistingPath);
     plan->add_option("-o,--output", po.output, "the plan: an fq-encode config")->required();
     plan->add_option("--json", po.json, "write the report to FILE ('-' = stdout)");
     plan->add_option("--keep-first", po.keep_first, "float16 window at each sequence's start")

@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     fib->add_option("--val-samples", fib_opts.val_samples, "validation samples (0 = M / 2)")
         ->check(CLI::NonNegativeNumber);
-    fib->add_option("--restarts", fib_opts.restarts, "Lloyd restarts (0: structured, others jittered)")
+    fib->add_option("--restarts", fib_opts.restarts,
+                    "Lloyd restarts (0: structured, others jittered)")
         ->check(CLI::Range(1, 1000));
     fib->add_option("--max-iter", fib_opts.max_iter, "Lloyd iterations per restart at most")
         ->check(CLI::Range(0, 1000000));
@@ -109,8 +110,10 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     gsrq->add_option("--tensor", gsrq_opts.data.tensor, "train on keys (k) or values (v)")
         ->check(CLI::IsMember({"k", "v"}));
-    gsrq->add_option("--D", gsrq_opts.D, "sub-vector dimension (divides d)")->check(CLI::Range(1, 1024));
-    gsrq->add_option("--K", gsrq_opts.K, "centroids per stage codebook")->check(CLI::Range(2, 65536));
+    gsrq->add_option("--D", gsrq_opts.D, "sub-vector dimension (divides d)")
+        ->check(CLI::Range(1, 1024));
+    gsrq->add_option("--K", gsrq_opts.K, "centroids per stage codebook")
+        ->check(CLI::Range(2, 65536));
     gsrq->add_option("--stages", gsrq_opts.stages, "residual stages S (rate S log2(K) / D)")
         ->check(CLI::Range(1, 64));
     gsrq->add_option("--kmeans", gsrq_opts.kmeans,
@@ -131,11 +134,13 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 1.0));
     gsrq->add_option("--seed", gsrq_opts.seed, "seed of the initial centroids")
         ->check(CLI::NonNegativeNumber);
-    gsrq->add_flag("--shared", gsrq_opts.shared, "one codebook per stage for all sub-vector positions");
+    gsrq->add_flag("--shared", gsrq_opts.shared,
+                   "one codebook per stage for all sub-vector positions");
     gsrq->add_option("--train-beam", gsrq_opts.train_beam,
                      "beam width used to form the residuals between stages")
         ->check(CLI::Range(1, 1024));
-    gsrq->add_option("-o,--output", gsrq_opts.run.output, "gsrq codebook file to write")->required();
+    gsrq->add_option("-o,--output", gsrq_opts.run.output, "gsrq codebook file to write")
+        ->required();
     gsrq->add_flag("--force", gsrq_opts.run.force, "overwrite an existing output file");
     fq::apps::add_threads_option(*gsrq, gsrq_opts.run.threads);
     fq::apps::add_log_flags(*gsrq, logging, "no logs or progress on stderr");

@@ -55,7 +55,9 @@ public:
     int dim() const override { return m_spec.d; }
     std::size_t code_bytes() const override { return m_bytes; }
     double code_bits() const override;
-    double side_bits() const override { return static_cast<double>(m_header_bits); }  // the norm header
+    double side_bits() const override {
+        return static_cast<double>(m_header_bits);
+    }  // the norm header
     void encode(const float* x, std::size_t n, std::uint8_t* codes) const override;
     void decode(const std::uint8_t* codes, std::size_t n, float* x) const override;
 

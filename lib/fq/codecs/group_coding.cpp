@@ -9,7 +9,9 @@ namespace fq::codecs {
 
 namespace {
 
-std::size_t group_of(const Codec& codec) { return std::max<std::size_t>(1, codec.block_vectors()); }
+std::size_t group_of(const Codec& codec) {
+    return std::max<std::size_t>(1, codec.block_vectors());
+}
 
 }  // namespace
 

@@ -16,7 +16,8 @@ void read_weights(const KvDumpReader& reader, const DatasetInfo& info, const std
                   const std::string& input, std::int64_t t0, std::int64_t t1,
                   std::vector<double>& w) {
     const auto slash = info.path.rfind('/');
-    const std::string wpath = (slash == std::string::npos ? "" : info.path.substr(0, slash + 1)) + name;
+    const std::string wpath =
+        (slash == std::string::npos ? "" : info.path.substr(0, slash + 1)) + name;
     // A [heads, tokens] array read as a single-head "td" dataset: rows = heads.
     const DatasetInfo wi = reader.info(wpath, "td");
     if (wi.tokens != info.heads || wi.d != info.tokens)
@@ -71,7 +72,8 @@ CalibrationVectors read_calibration_vectors(const CalibrationSelection& s) {
         out.datasets.push_back(info.path);
     }
     if (out.datasets.empty())
-        throw IoError(s.input + ": no " + s.tensor + " dataset selected (check --select, --layers)");
+        throw IoError(s.input + ": no " + s.tensor +
+                      " dataset selected (check --select, --layers)");
     out.n = out.x.size() / static_cast<std::size_t>(out.d);
     return out;
 }

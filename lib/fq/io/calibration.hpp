@@ -21,8 +21,8 @@ struct CalibrationSelection {
 };
 
 struct CalibrationVectors {
-    std::vector<float> x;               // (n, d) row-major
-    std::vector<double> w;              // (n) weights, empty without `weights`
+    std::vector<float> x;   // (n, d) row-major
+    std::vector<double> w;  // (n) weights, empty without `weights`
     int d = 0;
     std::size_t n = 0;
     std::vector<std::string> datasets;  // the dataset paths read, in order

@@ -122,8 +122,7 @@ UniversalCodebook CodebookStore::resolve(const std::string& ref) const {
     std::error_code ec;
     if (fs::exists(ref, ec)) return load_cached(ref);
     const fs::path in_dir = fs::path(m_dir) / ref;
-    if (fs::path(ref).is_relative() && fs::exists(in_dir, ec))
-        return load_cached(in_dir.string());
+    if (fs::path(ref).is_relative() && fs::exists(in_dir, ec)) return load_cached(in_dir.string());
     throw IoError("codebook file '" + ref + "' not found (nor in " + m_dir + ")");
 }
 
@@ -242,7 +241,8 @@ ShippedCodebook CodebookStore::default_codebook_for(int d, double rate,
             best = &s;
     }
     if (best == nullptr && family == "fib" && training() &&
-        std::none_of(all.begin(), all.end(), [](const ShippedCodebook& s) { return s.family == "fib"; })) {
+        std::none_of(all.begin(), all.end(),
+                     [](const ShippedCodebook& s) { return s.family == "fib"; })) {
         const FibShape shape = fib_shape_for(d, rate);
         return trained_fib(d, shape.k, shape.N);
     }

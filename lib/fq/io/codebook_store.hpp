@@ -101,7 +101,7 @@ private:
 
     std::string m_dir;
     mutable std::map<std::string, UniversalCodebook> m_loaded;  // by path as given
-    std::function<void(const std::string&)> m_note;              // training on when set
+    std::function<void(const std::string&)> m_note;             // training on when set
     std::map<std::string, StoredCodebook> m_stored;  // added codebook files, by content hash
 };
 

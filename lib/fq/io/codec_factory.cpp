@@ -48,10 +48,13 @@ std::vector<std::string> known_families() {
     return out;
 }
 
-std::string codec_label(const BuiltCodec& b) { return b.label; }
+std::string codec_label(const BuiltCodec& b) {
+    return b.label;
+}
 
 Json with_tensor_defaults(Json desc, KvKind kind) {
-    if (const CodecFamily* f = family_of(desc); f && f->tensor_defaults) f->tensor_defaults(desc, kind);
+    if (const CodecFamily* f = family_of(desc); f && f->tensor_defaults)
+        f->tensor_defaults(desc, kind);
     return desc;
 }
 

@@ -143,10 +143,10 @@ Json generic_short_form(const std::string& family, const ShortFormValues& kv,
             }
             is_int = pos == value.size();
         }
-        const bool is_u64 =
-            key.size() >= 4 && key.substr(key.size() - 4) == "seed" && !value.empty() &&
-            std::all_of(value.begin(), value.end(),
-                        [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+        const bool is_u64 = key.size() >= 4 && key.substr(key.size() - 4) == "seed" &&
+                            !value.empty() && std::all_of(value.begin(), value.end(), [](char ch) {
+                                return std::isdigit(static_cast<unsigned char>(ch));
+                            });
         if (is_u64) {
             try {
                 j[key] = static_cast<std::uint64_t>(std::stoull(value));

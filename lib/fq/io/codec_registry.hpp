@@ -96,7 +96,7 @@ struct ShortFormContext {
     int d = 0;
     CodebookStore& store;
     std::string header = "norm", header_type = "float16";  // defaults for fib / scalar
-    std::string context;                                     // "codec '<spec>'"
+    std::string context;                                   // "codec '<spec>'"
 };
 
 using ShortFormValues = std::map<std::string, std::string>;  // key -> value as written

@@ -33,7 +33,6 @@ std::string window_digest(const std::vector<std::int64_t>& tokens, const std::ui
     return "sha256:" + h.finish_hex();
 }
 
-
 std::string strip(const std::string& p) {
     std::size_t i = 0;
     while (i < p.size() && p[i] == '/') ++i;

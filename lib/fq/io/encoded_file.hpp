@@ -72,10 +72,10 @@ struct EncodedDataset {
     // Batch rows of a batched original (axes with b, e.g. "bhtd"; the tokens of the rows
     // follow one another), 1 otherwise.
     int batch() const;
-    std::int64_t block_tokens = 0;     // attr block_tokens: B, coded tokens per checksum block
-    std::string payload_sha256;        // attr payload_sha256: "sha256:<64 hex>"
-    std::int64_t keep_first = 0;       // attr keep_first (absent: 0): window at each sequence's start
-    std::int64_t keep_last = 0;        // attr keep_last (absent: 0): ... and at its end
+    std::int64_t block_tokens = 0;  // attr block_tokens: B, coded tokens per checksum block
+    std::string payload_sha256;     // attr payload_sha256: "sha256:<64 hex>"
+    std::int64_t keep_first = 0;    // attr keep_first (absent: 0): window at each sequence's start
+    std::int64_t keep_last = 0;     // attr keep_last (absent: 0): ... and at its end
     std::vector<std::int64_t> window;  // dataset window_tokens: tokens kept exactly (increasing)
     std::string window_sha256;         // attr window_sha256 ("" without a window)
 
@@ -93,10 +93,10 @@ struct EncodedDataset {
     double rate() const { return code_bits / d; }  // bits per coordinate of a code (exact)
     // Bits stored for the window: 16 per coordinate plus 64 per window token (its index).
     double window_bits() const {
-        return window.empty() ? 0.0
-                              : 16.0 * static_cast<double>(heads) *
-                                        static_cast<double>(window.size()) * d +
-                                    64.0 * static_cast<double>(window.size());
+        return window.empty()
+                   ? 0.0
+                   : 16.0 * static_cast<double>(heads) * static_cast<double>(window.size()) * d +
+                         64.0 * static_cast<double>(window.size());
     }
     // Bits per coordinate as stored, over every token: byte padding of a code and, for G > 1,
     // the padding of the last partial group included, and the window: (8 C rows heads +

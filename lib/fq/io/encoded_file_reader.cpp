@@ -5,8 +5,8 @@
 #include <map>
 
 #include "fq/core/error.hpp"
-#include "fq/core/parallel.hpp"
 #include "fq/core/half.hpp"
+#include "fq/core/parallel.hpp"
 #include "fq/core/sha256.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
@@ -55,7 +55,7 @@ struct EncodedFileReader::Impl {
     std::vector<EncodedDataset> datasets;
     std::vector<std::string> copied;
     std::map<std::string, std::size_t> by_path;
-    mutable std::map<std::string, std::vector<std::uint8_t>> tables;  // verified block tables
+    mutable std::map<std::string, std::vector<std::uint8_t>> tables;    // verified block tables
     mutable std::map<std::string, std::vector<std::uint16_t>> windows;  // verified windows
     std::uint64_t file_size = 0;
 
@@ -168,8 +168,8 @@ EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
                     (i > 0 && e.window[i] <= e.window[i - 1]))
                     m.corrupt(where + "window_tokens not increasing within the tokens");
             h5::Dataset wv = h5::open_dataset(m.file.id(), p + "/window");
-            if (h5::dataset_dims(wv.id()) != std::vector<hsize_t>{static_cast<hsize_t>(heads), wd[0],
-                                                                  static_cast<hsize_t>(d)})
+            if (h5::dataset_dims(wv.id()) !=
+                std::vector<hsize_t>{static_cast<hsize_t>(heads), wd[0], static_cast<hsize_t>(d)})
                 m.corrupt(where + "window shape does not match the attributes");
             if (2.0 * static_cast<double>(heads) * static_cast<double>(wd[0]) *
                     static_cast<double>(d) >
@@ -437,8 +437,8 @@ std::vector<std::uint16_t> EncodedFileReader::read_window(const EncodedDataset& 
     const Impl& m = *m_impl;
     if (info.window.empty()) return {};
     if (auto it = m.windows.find(info.path); it != m.windows.end()) return it->second;
-    const std::size_t count =
-        static_cast<std::size_t>(info.heads) * info.window.size() * static_cast<std::size_t>(info.d);
+    const std::size_t count = static_cast<std::size_t>(info.heads) * info.window.size() *
+                              static_cast<std::size_t>(info.d);
     std::vector<std::uint16_t> v(count);
     try {
         h5::Dataset ds = h5::open_dataset(m.file.id(), info.path + "/window");
@@ -464,8 +464,10 @@ void EncodedFileReader::decode(const EncodedDataset& info, const codecs::Codec& 
     }
     // Coded tokens of the slab: [c0, c1) (token t - the window tokens before it).
     const auto& w = info.window;
-    const auto w0 = static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t0) - w.begin());
-    const auto w1 = static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t1) - w.begin());
+    const auto w0 =
+        static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t0) - w.begin());
+    const auto w1 =
+        static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t1) - w.begin());
     const std::int64_t c0 = slab.t0 - w0, c1 = slab.t1 - w1;
     const auto d = static_cast<std::size_t>(info.d);
     const auto nt = static_cast<std::size_t>(slab.tokens()), nc = static_cast<std::size_t>(c1 - c0);
@@ -478,8 +480,10 @@ void EncodedFileReader::decode(const EncodedDataset& info, const codecs::Codec& 
         std::size_t ci = 0, wi = static_cast<std::size_t>(w0);
         for (std::size_t i = 0; i < nt; ++i) {
             float* dst = out + (hh * nt + i) * d;
-            if (wi < static_cast<std::size_t>(w1) && w[wi] == slab.t0 + static_cast<std::int64_t>(i)) {
-                const std::uint16_t* src = window.data() + (static_cast<std::size_t>(h) * W + wi) * d;
+            if (wi < static_cast<std::size_t>(w1) &&
+                w[wi] == slab.t0 + static_cast<std::int64_t>(i)) {
+                const std::uint16_t* src =
+                    window.data() + (static_cast<std::size_t>(h) * W + wi) * d;
                 for (std::size_t j = 0; j < d; ++j) dst[j] = core::half_to_float(src[j]);
                 ++wi;
             } else {

@@ -139,8 +139,7 @@ const std::string& EncodedFileWriter::path() const {
 void EncodedFileWriter::add_codebook(const StoredCodebook& cb) {
     Impl& m = *m_impl;
     if (m.codebooks.count(cb.content_hash)) return;
-    m.embed(cb.content_hash, cb.text,
-            cb.format == k_codebook_format ? nullptr : cb.format.c_str());
+    m.embed(cb.content_hash, cb.text, cb.format == k_codebook_format ? nullptr : cb.format.c_str());
 }
 
 void EncodedFileWriter::add_codebook(const UniversalCodebook& cb) {
@@ -272,9 +271,11 @@ void EncodedFileWriter::write_window(const std::string& path, const std::uint16_
                                        static_cast<hsize_t>(info.d)};
     h5::Dataset v = make_dataset(m.out.id(), p + "/window", f16.id(), dims);
     h5::write_slab(v.id(), f16.id(), {}, {}, values);
-    const std::size_t count = static_cast<std::size_t>(info.heads) * W * static_cast<std::size_t>(info.d);
+    const std::size_t count =
+        static_cast<std::size_t>(info.heads) * W * static_cast<std::size_t>(info.d);
     h5::Group g = h5::open_group(m.out.id(), p);
-    h5::write_attr_string(g.id(), "window_sha256", detail::window_digest(info.window, values, count));
+    h5::write_attr_string(g.id(), "window_sha256",
+                          detail::window_digest(info.window, values, count));
     pd.window_written = true;
 }
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
-#include <limits>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "fq/core/error.hpp"
@@ -158,7 +158,10 @@ FileSlab file_slab(const AxisOrder& axes, const Slab& slab, int d, std::int64_t 
     for (int a = 0; a < r; ++a) {
         const char c = axes.str()[static_cast<std::size_t>(a)];
         const auto ua = static_cast<std::size_t>(a);
-        f.start[ua] = static_cast<hsize_t>(c == 'h' ? slab.h0 : c == 't' ? slab.t0 : c == 'b' ? row : 0);
+        f.start[ua] = static_cast<hsize_t>(c == 'h'   ? slab.h0
+                                           : c == 't' ? slab.t0
+                                           : c == 'b' ? row
+                                                      : 0);
         f.count[ua] = static_cast<hsize_t>(c == 'h'   ? slab.heads()
                                            : c == 't' ? slab.tokens()
                                            : c == 'b' ? 1
@@ -354,11 +357,13 @@ DatasetInfo KvDumpReader::info(const std::string& dataset, const std::string& ax
                            std::to_string(d) + ")");
     info.heads = static_cast<int>(heads);
     info.d = static_cast<int>(d);
-    info.batch_tokens = static_cast<std::int64_t>(dims[static_cast<std::size_t>(axes.axis_of('t'))]);
+    info.batch_tokens =
+        static_cast<std::int64_t>(dims[static_cast<std::size_t>(axes.axis_of('t'))]);
     const hsize_t batch = axes.has_batch() ? dims[static_cast<std::size_t>(axes.axis_of('b'))] : 1;
     if (batch > INT_MAX || batch == 0 ||
         (info.batch_tokens > 0 &&
-         batch > static_cast<hsize_t>(std::numeric_limits<std::int64_t>::max() / info.batch_tokens)))
+         batch >
+             static_cast<hsize_t>(std::numeric_limits<std::int64_t>::max() / info.batch_tokens)))
         throw CorruptError(where + ": unsupported batch size " + std::to_string(batch));
     info.batch = static_cast<int>(batch);
     info.tokens = info.batch_tokens * info.batch;

@@ -51,8 +51,8 @@ void KvDumpWriter::create(const std::string& dataset, int heads, std::int64_t to
     Created c;
     c.stored = stored_from_name(where, dtype);
     c.axes = AxisOrder(axes);
-    if (heads < 1 || tokens < 0 || d < 1 || (c.axes.axis_of('h') < 0 && heads != 1) ||
-        batch < 1 || (!c.axes.has_batch() && batch != 1) || tokens % batch != 0)
+    if (heads < 1 || tokens < 0 || d < 1 || (c.axes.axis_of('h') < 0 && heads != 1) || batch < 1 ||
+        (!c.axes.has_batch() && batch != 1) || tokens % batch != 0)
         throw UsageError(where + ": invalid shape: " + std::to_string(heads) + " heads, " +
                          std::to_string(tokens) + " tokens, d " + std::to_string(d) + ", batch " +
                          std::to_string(batch) + " in axis order " + axes);

@@ -14,7 +14,9 @@ std::vector<std::string> parent_groups(const std::string& path) {
 
 // ---- dump -> container
 
-void DumpToContainer::root() { m_dst.copy_attrs(m_src.file_id(), "", ""); }
+void DumpToContainer::root() {
+    m_dst.copy_attrs(m_src.file_id(), "", "");
+}
 
 void DumpToContainer::groups(const std::string& path) {
     const auto src = static_cast<hid_t>(m_src.file_id());

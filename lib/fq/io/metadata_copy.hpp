@@ -24,9 +24,9 @@ std::vector<std::string> parent_groups(const std::string& path);
 class DumpToContainer {
 public:
     DumpToContainer(const KvDumpReader& src, EncodedFileWriter& dst) : m_src(src), m_dst(dst) {}
-    void root();                                  // the dump's root attributes
-    void encoded(const std::string& path);        // its attributes onto path/codes + groups
-    void verbatim(const std::string& path);       // the dataset copied as it is + groups
+    void root();                             // the dump's root attributes
+    void encoded(const std::string& path);   // its attributes onto path/codes + groups
+    void verbatim(const std::string& path);  // the dataset copied as it is + groups
 
 private:
     void groups(const std::string& path);

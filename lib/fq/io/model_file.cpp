@@ -79,20 +79,23 @@ model::LlamaWeights load_llama2c(const std::string& path) {
         c.n_layers < 1 || c.n_layers > k_max_layers || c.n_heads < 1 || c.n_kv_heads < 1 ||
         c.n_heads > c.dim || c.n_heads % c.n_kv_heads != 0 || c.dim % c.n_heads != 0 ||
         c.vocab_size < 1 || c.vocab_size > k_max_vocab || c.seq_len < 1 || c.seq_len > k_max_seq)
-        throw CorruptError(where + ": not a llama2.c checkpoint (header dim " + std::to_string(h[0]) +
-                           ", hidden " + std::to_string(h[1]) + ", layers " + std::to_string(h[2]) +
-                           ", heads " + std::to_string(h[3]) + "/" + std::to_string(h[4]) +
-                           ", vocab " + std::to_string(h[5]) + ", seq_len " + std::to_string(h[6]) + ")");
+        throw CorruptError(where + ": not a llama2.c checkpoint (header dim " +
+                           std::to_string(h[0]) + ", hidden " + std::to_string(h[1]) + ", layers " +
+                           std::to_string(h[2]) + ", heads " + std::to_string(h[3]) + "/" +
+                           std::to_string(h[4]) + ", vocab " + std::to_string(h[5]) + ", seq_len " +
+                           std::to_string(h[6]) + ")");
     const auto D = static_cast<std::uint64_t>(c.dim), F = static_cast<std::uint64_t>(c.hidden_dim),
-               L = static_cast<std::uint64_t>(c.n_layers), V = static_cast<std::uint64_t>(c.vocab_size);
+               L = static_cast<std::uint64_t>(c.n_layers),
+               V = static_cast<std::uint64_t>(c.vocab_size);
     const std::uint64_t hd = D / static_cast<std::uint64_t>(c.n_heads);
     const std::uint64_t kv = hd * static_cast<std::uint64_t>(c.n_kv_heads);
     const std::uint64_t floats = V * D + L * (2 * D + D * D + 2 * kv * D + D * D + 3 * F * D) + D +
                                  2 * static_cast<std::uint64_t>(c.seq_len) * (hd / 2) +
                                  (tied ? 0 : V * D);
     if (28 + 4 * floats != bytes.size())
-        throw CorruptError(where + ": " + std::to_string(bytes.size()) + " bytes, the header implies " +
-                           std::to_string(28 + 4 * floats) + " (truncated, or not this format)");
+        throw CorruptError(where + ": " + std::to_string(bytes.size()) +
+                           " bytes, the header implies " + std::to_string(28 + 4 * floats) +
+                           " (truncated, or not this format)");
     Cursor cur{bytes, 28, where};
     w.embedding = cur.floats(V * D);
     w.layers.resize(L);
@@ -132,7 +135,8 @@ struct SafeTensors {
         if (!header.contains(name)) throw CorruptError(where + ": missing tensor " + name);
         const Json& t = header[name];
         const JsonReader rd(where + ": " + name, ExitCode::corrupt);
-        if (!t.is_object() || !t.contains("dtype") || !t.contains("shape") || !t.contains("data_offsets"))
+        if (!t.is_object() || !t.contains("dtype") || !t.contains("shape") ||
+            !t.contains("data_offsets"))
             rd.fail("malformed tensor entry");
         const std::string dtype = rd.get_string(t, "dtype");
         std::vector<std::uint64_t> got;
@@ -149,7 +153,8 @@ struct SafeTensors {
         std::uint64_t n = 1;
         for (auto x : shape) n *= x;
         const Json& off = t["data_offsets"];
-        if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+        if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+            !off[1].is_number_unsigned())
             rd.fail("malformed data_offsets");
         const std::uint64_t b = off[0].get<std::uint64_t>(), e = off[1].get<std::uint64_t>();
         const std::uint64_t elem = dtype == "F32" ? 4 : (dtype == "F16" || dtype == "BF16") ? 2 : 0;
@@ -177,9 +182,11 @@ SafeTensors read_safetensors(const std::string& path) {
     s.bytes = read_bytes(path, k_max_model_bytes, "model file");
     if (s.bytes.size() < 8) throw CorruptError(s.where + ": too short for safetensors");
     std::uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(s.bytes[static_cast<std::size_t>(i)]);
+    for (int i = 7; i >= 0; --i)
+        n = (n << 8) | static_cast<unsigned char>(s.bytes[static_cast<std::size_t>(i)]);
     if (n > s.bytes.size() - 8 || n > (100u << 20))
-        throw CorruptError(s.where + ": safetensors header size " + std::to_string(n) + " does not fit the file");
+        throw CorruptError(s.where + ": safetensors header size " + std::to_string(n) +
+                           " does not fit the file");
     const JsonReader rd(s.where, ExitCode::corrupt);
     s.header = rd.parse(s.bytes.substr(8, static_cast<std::size_t>(n)));
     if (!s.header.is_object()) rd.fail("safetensors header is not a JSON object");
@@ -227,8 +234,10 @@ model::LlamaWeights load_hf_llama(const std::string& dir_or_config) {
     c.rope_theta = cfg.contains("rope_theta") ? rd.get_double(cfg, "rope_theta") : 10000.0;
     c.rope = model::RopeStyle::rotate_half;
     if (cfg.contains("head_dim") && !cfg["head_dim"].is_null())
-        refuse_if(static_cast<std::int64_t>(rd.get_int(cfg, "head_dim", 1, k_max_dim)) * c.n_heads != c.dim,
-                  "head_dim * num_attention_heads != hidden_size");
+        refuse_if(
+            static_cast<std::int64_t>(rd.get_int(cfg, "head_dim", 1, k_max_dim)) * c.n_heads !=
+                c.dim,
+            "head_dim * num_attention_heads != hidden_size");
     if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0)
         rd.fail("hidden_size / heads / kv heads do not divide");
     const bool tied = cfg.value("tie_word_embeddings", false);
@@ -236,7 +245,8 @@ model::LlamaWeights load_hf_llama(const std::string& dir_or_config) {
     const SafeTensors st = read_safetensors((dir / "model.safetensors").string());
     const auto D = static_cast<std::uint64_t>(c.dim), F = static_cast<std::uint64_t>(c.hidden_dim),
                V = static_cast<std::uint64_t>(c.vocab_size);
-    const std::uint64_t kv = D / static_cast<std::uint64_t>(c.n_heads) * static_cast<std::uint64_t>(c.n_kv_heads);
+    const std::uint64_t kv =
+        D / static_cast<std::uint64_t>(c.n_heads) * static_cast<std::uint64_t>(c.n_kv_heads);
     w.embedding = st.tensor("model.embed_tokens.weight", {V, D});
     w.layers.resize(static_cast<std::size_t>(c.n_layers));
     for (int l = 0; l < c.n_layers; ++l) {
@@ -283,13 +293,14 @@ model::Tokenizer load_tokenizer(const std::string& path, int vocab_size) {
         throw CorruptError(where + ": max token length " + std::to_string(t.max_token_length));
     for (int i = 0; i < vocab_size; ++i) {
         if (pos >= bytes.size())
-            throw UsageError(where + ": holds " + std::to_string(i) + " tokens, the model's vocabulary has " +
-                             std::to_string(vocab_size));
+            throw UsageError(where + ": holds " + std::to_string(i) +
+                             " tokens, the model's vocabulary has " + std::to_string(vocab_size));
         float score;
         const std::int32_t s = i32();
         std::memcpy(&score, &s, 4);
         const std::int32_t len = i32();
-        if (len < 0 || len > t.max_token_length || static_cast<std::size_t>(len) > bytes.size() - pos)
+        if (len < 0 || len > t.max_token_length ||
+            static_cast<std::size_t>(len) > bytes.size() - pos)
             throw CorruptError(where + ": token " + std::to_string(i) + " has a bad length");
         t.pieces.emplace_back(bytes.data() + pos, static_cast<std::size_t>(len));
         t.scores.push_back(score);
@@ -351,8 +362,8 @@ std::vector<std::int32_t> read_token_file(const std::string& path) {
         } catch (...) {
             pos = 0;
         }
-        if (pos == 0 || line.find_first_not_of(" \t\r", first + pos) != std::string::npos || x < 0 ||
-            x > std::numeric_limits<std::int32_t>::max())
+        if (pos == 0 || line.find_first_not_of(" \t\r", first + pos) != std::string::npos ||
+            x < 0 || x > std::numeric_limits<std::int32_t>::max())
             throw UsageError(where + ": line " + std::to_string(n) + ": expected one token id");
         ids.push_back(static_cast<std::int32_t>(x));
     }

@@ -32,11 +32,13 @@ Sequences runs(std::int64_t T, std::int64_t row, std::int64_t len, std::string s
     return s;
 }
 
-Sequences find_sequences(const KvDumpReader& dump, const DatasetInfo& kv, std::int64_t segment_len) {
+Sequences find_sequences(const KvDumpReader& dump, const DatasetInfo& kv,
+                         std::int64_t segment_len) {
     const std::int64_t T = kv.tokens;
     const std::int64_t row = kv.batch > 1 ? kv.batch_tokens : T;
     if (segment_len < 0) throw UsageError("--segment-len must be positive");
-    if (segment_len > 0) return runs(T, row, segment_len, "--segment-len " + std::to_string(segment_len));
+    if (segment_len > 0)
+        return runs(T, row, segment_len, "--segment-len " + std::to_string(segment_len));
     if (dump.has_dataset("segment_id")) {
         // [tokens] (or [batch, tokens]), else the ids of one row shared by every batch row.
         std::vector<std::int64_t> ids;
@@ -66,8 +68,8 @@ Sequences find_sequences(const KvDumpReader& dump, const DatasetInfo& kv, std::i
 }
 
 std::string describe(const Sequences& s) {
-    return std::to_string(s.count()) + (s.count() == 1 ? " sequence (" : " sequences (") + s.source +
-           ")";
+    return std::to_string(s.count()) + (s.count() == 1 ? " sequence (" : " sequences (") +
+           s.source + ")";
 }
 
 }  // namespace fq::io

@@ -45,7 +45,8 @@ std::vector<TokenPrediction> compare_predictions(const float* base, const float*
         for (std::size_t i = 0; i < V; ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
         p.kl = kl > 0 ? kl : 0.0;
         p.top1 = ap == aq;
-        p.dp = std::exp(lq[static_cast<std::size_t>(y)]) - std::exp(lp[static_cast<std::size_t>(y)]);
+        p.dp =
+            std::exp(lq[static_cast<std::size_t>(y)]) - std::exp(lp[static_cast<std::size_t>(y)]);
         out.push_back(p);
     }
     return out;

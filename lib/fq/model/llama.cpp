@@ -20,8 +20,10 @@ Mat rms_norm(const Mat& x, const std::vector<float>& w, double eps) {
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
         double ss = 0;
         for (Eigen::Index i = 0; i < x.cols(); ++i) ss += static_cast<double>(x(r, i)) * x(r, i);
-        const auto inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(x.cols()) + eps));
-        for (Eigen::Index i = 0; i < x.cols(); ++i) out(r, i) = x(r, i) * inv * w[static_cast<std::size_t>(i)];
+        const auto inv =
+            static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(x.cols()) + eps));
+        for (Eigen::Index i = 0; i < x.cols(); ++i)
+            out(r, i) = x(r, i) * inv * w[static_cast<std::size_t>(i)];
     }
     return out;
 }
@@ -103,7 +105,8 @@ void LlamaWeights::validate() const {
         check_size(L.w3, F * D, p + "w3");
     }
     check_size(final_norm, D, "final norm");
-    if (!classifier.empty()) check_size(classifier, static_cast<std::size_t>(c.vocab_size) * D, "classifier");
+    if (!classifier.empty())
+        check_size(classifier, static_cast<std::size_t>(c.vocab_size) * D, "classifier");
 }
 
 std::vector<float> forward(const LlamaWeights& w, const std::vector<std::int32_t>& tokens,
@@ -118,8 +121,8 @@ std::vector<float> forward(const LlamaWeights& w, const std::vector<std::int32_t
     for (Eigen::Index t = 0; t < T; ++t) {
         const std::int32_t id = tokens[static_cast<std::size_t>(t)];
         if (id < 0 || id >= c.vocab_size)
-            throw UsageError("model: token id " + std::to_string(id) + " outside the vocabulary of " +
-                             std::to_string(c.vocab_size));
+            throw UsageError("model: token id " + std::to_string(id) +
+                             " outside the vocabulary of " + std::to_string(c.vocab_size));
         std::copy_n(w.embedding.data() + static_cast<std::size_t>(id) * c.dim, c.dim,
                     x.data() + t * c.dim);
     }
@@ -150,56 +153,62 @@ std::vector<float> forward(const LlamaWeights& w, const std::vector<std::int32_t
                              static_cast<std::size_t>(hd), vc.data());
         }
         Mat o(T, nh * hd);
-        core::parallel_chunks(static_cast<std::size_t>(nh), 1, [&](std::size_t, std::size_t h0, std::size_t h1) {
-            for (std::size_t hq = h0; hq < h1; ++hq) {
-                const std::size_t g = hq / static_cast<std::size_t>(nh / nkv);
-                const CMap Q(qh.data() + hq * Tn * hd, T, hd);
-                // Exact entries read the window copies when there is a cache.
-                const float* ke = cache ? kw.data() : kh.data();
-                const float* ve = cache ? vw.data() : vh.data();
-                const CMap K(ke + g * Tn * hd, T, hd), V(ve + g * Tn * hd, T, hd);
-                Mat S = (Q * K.transpose()) * scale;  // exact scores
-                Mat P(T, T), Pc;                      // probabilities (exact, cached parts)
-                Mat Sc;
-                if (cache) {
-                    const CMap Kc(kc.data() + g * Tn * hd, T, hd);
-                    Sc = (Q * Kc.transpose()) * scale;
-                    Pc = Mat::Zero(T, T);
-                }
-                P.setZero();
-                std::vector<char> use_exact(static_cast<std::size_t>(T));
-                for (Eigen::Index t = 0; t < T; ++t) {
-                    float mx = -INFINITY;
-                    for (Eigen::Index j = 0; j <= t; ++j) {
-                        const bool ex = !cache || cache->exact(l, 0, static_cast<std::size_t>(t),
-                                                              static_cast<std::size_t>(j));
-                        use_exact[static_cast<std::size_t>(j)] = ex;
-                        mx = std::max(mx, ex ? S(t, j) : Sc(t, j));
+        core::parallel_chunks(
+            static_cast<std::size_t>(nh), 1, [&](std::size_t, std::size_t h0, std::size_t h1) {
+                for (std::size_t hq = h0; hq < h1; ++hq) {
+                    const std::size_t g = hq / static_cast<std::size_t>(nh / nkv);
+                    const CMap Q(qh.data() + hq * Tn * hd, T, hd);
+                    // Exact entries read the window copies when there is a cache.
+                    const float* ke = cache ? kw.data() : kh.data();
+                    const float* ve = cache ? vw.data() : vh.data();
+                    const CMap K(ke + g * Tn * hd, T, hd), V(ve + g * Tn * hd, T, hd);
+                    Mat S = (Q * K.transpose()) * scale;  // exact scores
+                    Mat P(T, T), Pc;                      // probabilities (exact, cached parts)
+                    Mat Sc;
+                    if (cache) {
+                        const CMap Kc(kc.data() + g * Tn * hd, T, hd);
+                        Sc = (Q * Kc.transpose()) * scale;
+                        Pc = Mat::Zero(T, T);
                     }
-                    double z = 0;
-                    for (Eigen::Index j = 0; j <= t; ++j) {
-                        const float s = use_exact[static_cast<std::size_t>(j)] ? S(t, j) : Sc(t, j);
-                        z += std::exp(static_cast<double>(s - mx));
+                    P.setZero();
+                    std::vector<char> use_exact(static_cast<std::size_t>(T));
+                    for (Eigen::Index t = 0; t < T; ++t) {
+                        float mx = -INFINITY;
+                        for (Eigen::Index j = 0; j <= t; ++j) {
+                            const bool ex =
+                                !cache || cache->exact(l, 0, static_cast<std::size_t>(t),
+                                                       static_cast<std::size_t>(j));
+                            use_exact[static_cast<std::size_t>(j)] = ex;
+                            mx = std::max(mx, ex ? S(t, j) : Sc(t, j));
+                        }
+                        double z = 0;
+                        for (Eigen::Index j = 0; j <= t; ++j) {
+                            const float s =
+                                use_exact[static_cast<std::size_t>(j)] ? S(t, j) : Sc(t, j);
+                            z += std::exp(static_cast<double>(s - mx));
+                        }
+                        for (Eigen::Index j = 0; j <= t; ++j) {
+                            const bool ex = use_exact[static_cast<std::size_t>(j)];
+                            const float s = ex ? S(t, j) : Sc(t, j);
+                            const auto p =
+                                static_cast<float>(std::exp(static_cast<double>(s - mx)) / z);
+                            // Values: exact unless the cache says query t reads the cached one.
+                            const bool vex =
+                                !cache || cache->exact(l, 1, static_cast<std::size_t>(t),
+                                                       static_cast<std::size_t>(j));
+                            (vex ? P(t, j) : Pc(t, j)) = p;
+                        }
                     }
-                    for (Eigen::Index j = 0; j <= t; ++j) {
-                        const bool ex = use_exact[static_cast<std::size_t>(j)];
-                        const float s = ex ? S(t, j) : Sc(t, j);
-                        const auto p = static_cast<float>(std::exp(static_cast<double>(s - mx)) / z);
-                        // Values: exact unless the cache says query t reads the cached one.
-                        const bool vex = !cache || cache->exact(l, 1, static_cast<std::size_t>(t),
-                                                               static_cast<std::size_t>(j));
-                        (vex ? P(t, j) : Pc(t, j)) = p;
+                    Mat out = P * V;
+                    if (cache) {
+                        const CMap Vc(vc.data() + g * Tn * hd, T, hd);
+                        out += Pc * Vc;
                     }
+                    for (Eigen::Index t = 0; t < T; ++t)
+                        std::copy_n(out.data() + t * hd, hd,
+                                    o.data() + t * o.cols() + static_cast<Eigen::Index>(hq) * hd);
                 }
-                Mat out = P * V;
-                if (cache) {
-                    const CMap Vc(vc.data() + g * Tn * hd, T, hd);
-                    out += Pc * Vc;
-                }
-                for (Eigen::Index t = 0; t < T; ++t)
-                    std::copy_n(out.data() + t * hd, hd, o.data() + t * o.cols() + static_cast<Eigen::Index>(hq) * hd);
-            }
-        });
+            });
         x += linear(o, L.wo, c.dim, nh * hd);
         const Mat h2 = rms_norm(x, L.ffn_norm, c.norm_eps);
         Mat a = linear(h2, L.w1, c.hidden_dim, c.dim);
@@ -216,7 +225,8 @@ std::vector<float> forward(const LlamaWeights& w, const std::vector<std::int32_t
         }
     }
     const Mat hf = rms_norm(x, w.final_norm, c.norm_eps);
-    const Mat logits = linear(hf, w.classifier.empty() ? w.embedding : w.classifier, c.vocab_size, c.dim);
+    const Mat logits =
+        linear(hf, w.classifier.empty() ? w.embedding : w.classifier, c.vocab_size, c.dim);
     return std::vector<float>(logits.data(), logits.data() + logits.size());
 }
 

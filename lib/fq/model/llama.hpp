@@ -30,13 +30,13 @@ enum class RopeStyle {
 };
 
 struct LlamaConfig {
-    int dim = 0;          // model width
-    int hidden_dim = 0;   // SwiGLU width
+    int dim = 0;         // model width
+    int hidden_dim = 0;  // SwiGLU width
     int n_layers = 0;
-    int n_heads = 0;      // query heads
-    int n_kv_heads = 0;   // key/value heads (divides n_heads)
+    int n_heads = 0;     // query heads
+    int n_kv_heads = 0;  // key/value heads (divides n_heads)
     int vocab_size = 0;
-    int seq_len = 0;      // trained context
+    int seq_len = 0;  // trained context
     double norm_eps = 1e-5;
     double rope_theta = 10000;
     RopeStyle rope = RopeStyle::adjacent_pairs;
@@ -44,21 +44,21 @@ struct LlamaConfig {
 };
 
 struct LayerWeights {
-    std::vector<float> attn_norm;       // (dim)
-    std::vector<float> wq;              // (n_heads hd, dim)
-    std::vector<float> wk, wv;          // (n_kv hd, dim)
-    std::vector<float> wo;              // (dim, n_heads hd)
-    std::vector<float> ffn_norm;        // (dim)
-    std::vector<float> w1, w3;          // (hidden, dim)
-    std::vector<float> w2;              // (dim, hidden)
+    std::vector<float> attn_norm;  // (dim)
+    std::vector<float> wq;         // (n_heads hd, dim)
+    std::vector<float> wk, wv;     // (n_kv hd, dim)
+    std::vector<float> wo;         // (dim, n_heads hd)
+    std::vector<float> ffn_norm;   // (dim)
+    std::vector<float> w1, w3;     // (hidden, dim)
+    std::vector<float> w2;         // (dim, hidden)
 };
 
 struct LlamaWeights {
     LlamaConfig config;
-    std::vector<float> embedding;       // (vocab, dim)
+    std::vector<float> embedding;  // (vocab, dim)
     std::vector<LayerWeights> layers;
-    std::vector<float> final_norm;      // (dim)
-    std::vector<float> classifier;      // (vocab, dim); empty: tied to the embedding
+    std::vector<float> final_norm;  // (dim)
+    std::vector<float> classifier;  // (vocab, dim); empty: tied to the embedding
 
     // UsageError naming the first array whose size does not match the config, or a config
     // that is not a valid Llama (dim % n_heads, n_heads % n_kv_heads, hd even, ...).

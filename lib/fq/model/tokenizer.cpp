@@ -25,15 +25,19 @@ std::vector<std::int32_t> Tokenizer::encode(const std::string& text, bool bos) c
     for (std::size_t i = 0; i < text.size();) {
         // One UTF-8 character: a lead byte and its continuation bytes (at most 4 in all).
         std::size_t n = 1;
-        while (i + n < text.size() && n < 4 && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) ++n;
+        while (i + n < text.size() && n < 4 &&
+               (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80)
+            ++n;
         const std::string ch = text.substr(i, n);
         if (const auto it = idx.find(ch); it != idx.end()) {
             ids.push_back(it->second);
         } else {
             for (char b : ch) {
-                const std::int32_t id = static_cast<std::int32_t>(static_cast<unsigned char>(b)) + 3;
+                const std::int32_t id =
+                    static_cast<std::int32_t>(static_cast<unsigned char>(b)) + 3;
                 if (static_cast<std::size_t>(id) >= pieces.size())
-                    throw UsageError("tokenizer: byte piece " + std::to_string(id) + " outside the vocabulary");
+                    throw UsageError("tokenizer: byte piece " + std::to_string(id) +
+                                     " outside the vocabulary");
                 ids.push_back(id);
             }
         }
@@ -59,7 +63,8 @@ std::vector<std::int32_t> Tokenizer::encode(const std::string& text, bool bos) c
     }
     for (std::int32_t id : ids)
         if (id < 0 || static_cast<std::size_t>(id) >= pieces.size())
-            throw UsageError("tokenizer: byte piece " + std::to_string(id) + " outside the vocabulary");
+            throw UsageError("tokenizer: byte piece " + std::to_string(id) +
+                             " outside the vocabulary");
     return ids;
 }
 
@@ -73,7 +78,8 @@ std::string Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
         std::string p = pieces[static_cast<std::size_t>(id)];
         if (i > 0 && ids[i - 1] == 1 && !p.empty() && p[0] == ' ') p.erase(0, 1);
         unsigned int byte = 0;
-        if (p.size() == 6 && std::sscanf(p.c_str(), "<0x%02X>", &byte) == 1) p = std::string(1, static_cast<char>(byte));
+        if (p.size() == 6 && std::sscanf(p.c_str(), "<0x%02X>", &byte) == 1)
+            p = std::string(1, static_cast<char>(byte));
         out += p;
     }
     return out;

@@ -14,7 +14,9 @@ namespace fq::tasks {
 
 namespace {
 
-int slot(io::KvKind kind) { return kind == io::KvKind::k ? 0 : 1; }
+int slot(io::KvKind kind) {
+    return kind == io::KvKind::k ? 0 : 1;
+}
 
 }  // namespace
 
@@ -69,7 +71,8 @@ void CodecPlan::read_config(const std::string& path) {
         if (key == "k" || key == "v") {
             m_default[key == "k" ? 0 : 1] = source_from_json(it.value(), where + ": " + key);
         } else if (key == "keep_first" || key == "keep_last") {
-            (key == "keep_first" ? keep_first : keep_last) = rd.get_int(doc, key.c_str(), 0, 1 << 30);
+            (key == "keep_first" ? keep_first : keep_last) =
+                rd.get_int(doc, key.c_str(), 0, 1 << 30);
         } else if (key == "layers") {
             if (!it.value().is_array()) rd.fail("'layers' must be an array of rules");
             for (std::size_t i = 0; i < it.value().size(); ++i) {
@@ -86,7 +89,8 @@ void CodecPlan::read_config(const std::string& path) {
                     } else if (k == "datasets") {
                         rule.datasets = rr.get_string(r, "datasets");
                     } else if (k == "k" || k == "v") {
-                        (k == "k" ? rule.k : rule.v) = source_from_json(f.value(), rule.where + ": " + k);
+                        (k == "k" ? rule.k : rule.v) =
+                            source_from_json(f.value(), rule.where + ": " + k);
                     } else if (k == "codec") {
                         rule.k = rule.v = source_from_json(f.value(), rule.where + ": codec");
                     } else if (k != "comment") {

@@ -13,8 +13,8 @@
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
-#include "fq/io/metadata_copy.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/io/metadata_copy.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -75,8 +75,9 @@ DecodeSummary run_decode(const DecodeOptions& o) {
         const std::string needed = io::needed_codebook(e->codec);
         if (needed.empty()) continue;  // qjl, scalar+qjl, int, block: no codebook
         if (!given.empty() && given.count(needed) == 0)
-            throw CorruptError(o.input + ": " + e->path + ": codebook hash mismatch: the file needs " +
-                               needed + ", -c gives " + *given.begin());
+            throw CorruptError(o.input + ": " + e->path +
+                               ": codebook hash mismatch: the file needs " + needed +
+                               ", -c gives " + *given.begin());
         // Containers written before FAISS codebooks were embedded name a file instead.
         if (store.has(needed) || (e->codebook.empty() && !reader.has_codebook(needed))) continue;
         store.add(reader.stored_codebook(needed));

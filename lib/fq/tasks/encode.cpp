@@ -19,9 +19,9 @@
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
-#include "fq/io/metadata_copy.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
+#include "fq/io/metadata_copy.hpp"
 #include "fq/io/sequences.hpp"
 #include "fq/tasks/codec_plan.hpp"
 #include "fq/tasks/paths.hpp"
@@ -59,7 +59,8 @@ std::vector<std::int64_t> window_tokens(const io::Sequences& seqs, std::int64_t 
 
 // Every token outside the window, increasing (empty when there is no window: then the
 // coded tokens are the tokens themselves).
-std::vector<std::int64_t> coded_tokens(std::int64_t tokens, const std::vector<std::int64_t>& window) {
+std::vector<std::int64_t> coded_tokens(std::int64_t tokens,
+                                       const std::vector<std::int64_t>& window) {
     std::vector<std::int64_t> out;
     if (window.empty()) return out;
     out.reserve(static_cast<std::size_t>(tokens) - window.size());
@@ -93,7 +94,8 @@ void read_coded(const io::KvDumpReader& reader, const io::DatasetInfo& info,
         const auto ns = static_cast<std::size_t>(span.tokens());
         for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
             for (std::size_t i = 0; i < nt; ++i) {
-                const auto t = static_cast<std::size_t>(coded[static_cast<std::size_t>(c0) + i] - span.t0);
+                const auto t =
+                    static_cast<std::size_t>(coded[static_cast<std::size_t>(c0) + i] - span.t0);
                 std::copy_n(scratch.data() + (h * ns + t) * d, d, x.data() + (h * nt + i) * d);
             }
     }
@@ -102,14 +104,15 @@ void read_coded(const io::KvDumpReader& reader, const io::DatasetInfo& info,
         for (std::size_t i = 0; i < nt; ++i) {
             const std::int64_t t = token_of(coded, c0 + static_cast<std::int64_t>(i));
             io::check_finite(x.data() + (h * nt + i) * d,
-                             io::Slab{static_cast<int>(h), static_cast<int>(h) + 1, t, t + 1}, info.d,
-                             reader.path(), info.path);
+                             io::Slab{static_cast<int>(h), static_cast<int>(h) + 1, t, t + 1},
+                             info.d, reader.path(), info.path);
         }
 }
 
 // The window's values (heads, W, d) as float16 bit patterns (round to nearest even; exact
 // for float16 input), checked finite.
-std::vector<std::uint16_t> window_values(const io::KvDumpReader& reader, const io::DatasetInfo& info,
+std::vector<std::uint16_t> window_values(const io::KvDumpReader& reader,
+                                         const io::DatasetInfo& info,
                                          const std::vector<std::int64_t>& window,
                                          const std::string& file) {
     const auto d = static_cast<std::size_t>(info.d), W = window.size();
@@ -225,7 +228,8 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     const CodecPlan plan(o);
     // Layers of the whole file (not only the selection): "-1" is the model's last layer.
     int n_layers = 0;
-    for (const io::DatasetInfo& info : reader.datasets()) n_layers = std::max(n_layers, info.layer + 1);
+    for (const io::DatasetInfo& info : reader.datasets())
+        n_layers = std::max(n_layers, info.layer + 1);
     for (const std::string& other : reader.other_datasets())
         n_layers = std::max(n_layers, io::classify_kv_path(other).layer + 1);
     std::map<std::pair<std::string, int>, io::BuiltCodec> built;  // (description, d)
@@ -249,7 +253,8 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         auto it = built.find(key);
         if (it == built.end())
             it = built
-                     .emplace(key, io::make_codec(desc, store, o.input + ": " + info.path + ": " + context,
+                     .emplace(key, io::make_codec(desc, store,
+                                                  o.input + ": " + info.path + ": " + context,
                                                   ExitCode::usage, info.d))
                      .first;
         jobs.push_back({info, &it->second});
@@ -329,7 +334,8 @@ EncodeSummary run_encode(const EncodeOptions& o) {
             } catch (const NumericError& err) {  // e.g. a norm beyond the float16 header
                 throw NumericError(o.input + ": " + info.path + ": tokens [" +
                                    std::to_string(token_of(coded, c0)) + ", " +
-                                   std::to_string(token_of(coded, c1 - 1) + 1) + "): " + err.what());
+                                   std::to_string(token_of(coded, c1 - 1) + 1) +
+                                   "): " + err.what());
             }
             writer.write_block(info.path, c0, c1, codes.data());
             done_vectors += hn * nt;

@@ -70,22 +70,26 @@ void compressed_rates(CompressedSource& src, CodecLabel& codec) {
         codec.family = built.family();
         if (names.find(name) == std::string::npos) names += (names.empty() ? "" : " + ") + name;
         {  // this dataset's layer: its codec and rate (exact and stored)
-            CodecLabel::Layer& l = (ds.kind == io::KvKind::k ? codec.layers_k : codec.layers_v)[ds.layer];
+            CodecLabel::Layer& l =
+                (ds.kind == io::KvKind::k ? codec.layers_k : codec.layers_v)[ds.layer];
             l.name = name;
             l.rate.nominal_bits = ds.exact_rate();
             l.rate.achieved_bits = ds.stored_rate();
             l.rate.padding_bits = std::max(0.0, ds.stored_rate() - ds.exact_rate());
             l.rate.window_bits = ds.window_bits() / (static_cast<double>(ds.heads) *
                                                      static_cast<double>(ds.tokens) * ds.d);
-            l.rate.bytes_coded = (8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
-                                      static_cast<double>(ds.code_bytes) +
-                                  ds.window_bits()) / 8.0;
+            l.rate.bytes_coded =
+                (8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
+                     static_cast<double>(ds.code_bytes) +
+                 ds.window_bits()) /
+                8.0;
         }
         codec.description = ds.codec;
         Acc& a = acc[ds.kind == io::KvKind::k ? 0 : 1];
         // Exact bits (codes at code_bits, the window) and stored bits (code bytes, the window).
-        a.nominal += ds.code_bits * static_cast<double>(ds.heads) * static_cast<double>(ds.coded()) +
-                     ds.window_bits();
+        a.nominal +=
+            ds.code_bits * static_cast<double>(ds.heads) * static_cast<double>(ds.coded()) +
+            ds.window_bits();
         a.achieved += 8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
                           static_cast<double>(ds.code_bytes) +
                       ds.window_bits();
@@ -177,11 +181,12 @@ void run_eval(const EvalOptions& opts) {
         compressed_rates(*compressed, codec);
         decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
             const auto& list = compressed->reader.datasets();
-            const auto it = std::find_if(list.begin(), list.end(), [&](const io::EncodedDataset& e) {
-                return e.path == info.path;
-            });
+            const auto it =
+                std::find_if(list.begin(), list.end(),
+                             [&](const io::EncodedDataset& e) { return e.path == info.path; });
             if (it == list.end())
-                throw CorruptError(opts.compressed + ": " + info.path + ": not in the decoded data");
+                throw CorruptError(opts.compressed + ": " + info.path +
+                                   ": not in the decoded data");
             if (it->heads != info.heads || it->tokens != info.tokens || it->d != info.d)
                 throw CorruptError(opts.compressed + ": " + info.path +
                                    ": shape differs from the original");
@@ -195,9 +200,10 @@ void run_eval(const EvalOptions& opts) {
         // Codecs with an inner-product estimator are scored by it, from the stored key codes.
         bool any_estimator = false;
         for (const auto& ds : compressed->reader.datasets())
-            any_estimator = any_estimator ||
-                            (ds.kind == io::KvKind::k && ds.block_vectors == 1 && ds.window.empty() &&
-                             compressed->codec(ds).codec->inner_product_estimator());
+            any_estimator =
+                any_estimator ||
+                (ds.kind == io::KvKind::k && ds.block_vectors == 1 && ds.window.empty() &&
+                 compressed->codec(ds).codec->inner_product_estimator());
         if (any_estimator)
             scores = [&](const io::DatasetInfo& info, int h, const float* q) {
                 const io::EncodedDataset& ds = compressed->reader.dataset(info.path);

@@ -68,9 +68,9 @@ using DecodeFn =
 using ScoreFn = std::function<std::vector<double>(const io::DatasetInfo&, int, const float*)>;
 
 struct EvalSettings {
-    std::size_t stride = 1;  // query positions: every stride-th counted back from the last
-                             // token of each sequence
-    std::size_t last = 0;    // ... restricted to its last `last` tokens (0 = all)
+    std::size_t stride = 1;        // query positions: every stride-th counted back from the last
+                                   // token of each sequence
+    std::size_t last = 0;          // ... restricted to its last `last` tokens (0 = all)
     std::int64_t segment_len = 0;  // > 0: sequences are runs of this many tokens
                                    // (io/sequences.hpp); 0: from the dump
 };
@@ -81,10 +81,10 @@ struct DumpEvaluation {
     bool estimated_scores = false;  // scores (KL, ..., inner-product error) from a ScoreFn
     int layers = 0, n_heads = 0, n_kv_heads = 0, d = 0;
     std::int64_t tokens = 0;
-    std::size_t positions = 0;  // query positions evaluated per head (all sequences)
-    std::size_t sequences = 1;  // independent sequences attention was computed within
-    std::string sequence_source = "none";  // how they were found (io::Sequences::source)
-    double sq_error_k = 0, sq_error_v = 0;            // sum ||x - x_hat||^2 over all K, V vectors
+    std::size_t positions = 0;              // query positions evaluated per head (all sequences)
+    std::size_t sequences = 1;              // independent sequences attention was computed within
+    std::string sequence_source = "none";   // how they were found (io::Sequences::source)
+    double sq_error_k = 0, sq_error_v = 0;  // sum ||x - x_hat||^2 over all K, V vectors
     double raw_f16_bytes_k = 0, raw_f16_bytes_v = 0;  // 2 bytes per coordinate
 };
 

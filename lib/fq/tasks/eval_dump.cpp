@@ -154,8 +154,8 @@ public:
     SequenceRows(const std::vector<std::int64_t>& tok, int d, std::vector<const float*> arrays)
         : m_arrays(std::move(arrays)) {
         const auto dd = static_cast<std::size_t>(d);
-        const bool run = tok.empty() || tok.back() - tok.front() + 1 ==
-                                            static_cast<std::int64_t>(tok.size());
+        const bool run =
+            tok.empty() || tok.back() - tok.front() + 1 == static_cast<std::int64_t>(tok.size());
         if (run) {
             const std::size_t off = tok.empty() ? 0 : static_cast<std::size_t>(tok.front()) * dd;
             for (const float*& p : m_arrays) p += off;
@@ -336,9 +336,9 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
             for (std::size_t si = 0; si < seqs.count(); ++si) {
                 const std::vector<std::int64_t>& tok = seqs.tokens[si];
                 const std::size_t n = tok.size();
-                const SequenceRows rows(tok, d, {qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
-                                                 head_ptr(k_hat, h, T, d),
-                                                 head_ptr(v_hat, h, T, d)});
+                const SequenceRows rows(tok, d,
+                                        {qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
+                                         head_ptr(k_hat, h, T, d), head_ptr(v_hat, h, T, d)});
                 const float *qs = rows.get(0), *ks = rows.get(1), *vs = rows.get(2),
                             *khs = rows.get(3), *vhs = rows.get(4);
                 metrics::AttentionOptions aopts;

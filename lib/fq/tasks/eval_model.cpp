@@ -41,7 +41,8 @@ public:
 
     void transform(int layer, int kv, const float* x, std::size_t n_kv, std::size_t T,
                    std::size_t hd, float* x_hat) const override {
-        const codecs::Codec* cp = per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
+        const codecs::Codec* cp =
+            per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
         if (cp == nullptr) {  // exact: this tensor is not coded
             std::copy_n(x, n_kv * T * hd, x_hat);
             return;
@@ -56,7 +57,8 @@ public:
         codecs::decode_heads(c, codes.data(), n_kv, T, x_hat, scratch);
     }
     bool exact(int layer, int kv, std::size_t t, std::size_t j) const override {
-        const codecs::Codec* cp = per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
+        const codecs::Codec* cp =
+            per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
         if (cp == nullptr) return false;  // the copy made by transform is exact
         const auto G = cp->block_vectors();
         return static_cast<std::int64_t>(j) < keep_first ||
@@ -143,8 +145,9 @@ ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
     const auto ctx = static_cast<std::size_t>(w.config.seq_len);
     for (const auto& r : raw)
         for (std::size_t a = 0; a < r.size(); a += ctx) {
-            std::vector<std::int32_t> s(r.begin() + static_cast<std::ptrdiff_t>(a),
-                                        r.begin() + static_cast<std::ptrdiff_t>(std::min(r.size(), a + ctx)));
+            std::vector<std::int32_t> s(
+                r.begin() + static_cast<std::ptrdiff_t>(a),
+                r.begin() + static_cast<std::ptrdiff_t>(std::min(r.size(), a + ctx)));
             for (std::int32_t id : s)
                 if (id < 0 || id >= w.config.vocab_size)
                     throw UsageError((text.empty() ? input : text) + ": token id " +
@@ -155,7 +158,6 @@ ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
     if (out.sequences.empty()) throw UsageError("no sequence of 2 or more tokens to predict");
     return out;
 }
-
 
 ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     require(!o.model.empty(), "no model (--model)");
@@ -196,11 +198,14 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
             const auto key = std::make_pair(desc.dump(), hd);
             auto it = built.find(key);
             if (it == built.end())
-                it = built.emplace(key, io::make_codec(desc, store, "model: " + info.path + ": " + context,
-                                                       ExitCode::usage, hd))
+                it = built
+                         .emplace(key, io::make_codec(desc, store,
+                                                      "model: " + info.path + ": " + context,
+                                                      ExitCode::usage, hd))
                          .first;
             pair[static_cast<std::size_t>(kv)] = it->second.codec.get();
-            labels[static_cast<std::size_t>(l)][static_cast<std::size_t>(kv)] = io::codec_label(it->second);
+            labels[static_cast<std::size_t>(l)][static_cast<std::size_t>(kv)] =
+                io::codec_label(it->second);
         }
         per_layer.push_back(pair);
     }
@@ -210,19 +215,22 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     r["model"]["path"] = o.model;
     Json codec = Json::array();
     for (int l = 0; l < cfg.n_layers; ++l)
-        codec.push_back({{"layer", l}, {"k", labels[static_cast<std::size_t>(l)][0]},
+        codec.push_back({{"layer", l},
+                         {"k", labels[static_cast<std::size_t>(l)][0]},
                          {"v", labels[static_cast<std::size_t>(l)][1]}});
     r["codec"] = {{"layers", codec}, {"keep_first", keep_first}, {"keep_last", keep_last}};
 
     ModelEvalResult out;
-    out.table.columns = {"bits", "compression", "ppl_base", "ppl_base_se", "ppl", "ppl_se", "ratio",
-                         "ratio_se", "diff", "diff_se", "kl", "kl_se", "kl_p99", "top1", "top1_se",
-                         "dp_mean", "dp_rms", "predictions"};
+    out.table.columns = {"bits",    "compression", "ppl_base",   "ppl_base_se", "ppl",
+                         "ppl_se",  "ratio",       "ratio_se",   "diff",        "diff_se",
+                         "kl",      "kl_se",       "kl_p99",     "top1",        "top1_se",
+                         "dp_mean", "dp_rms",      "predictions"};
     out.table.add_row();
     out.table.set(0, "bits", r["rate"]["bits_per_coordinate"].get<double>());
     out.table.set(0, "compression", r["rate"]["compression_vs_float16"].get<double>());
-    for (const char* k : {"ppl_base", "ppl_base_se", "ppl", "ppl_se", "ratio", "ratio_se", "diff",
-                          "diff_se", "kl", "kl_se", "kl_p99", "top1", "top1_se", "dp_mean", "dp_rms"})
+    for (const char* k :
+         {"ppl_base", "ppl_base_se", "ppl", "ppl_se", "ratio", "ratio_se", "diff", "diff_se", "kl",
+          "kl_se", "kl_p99", "top1", "top1_se", "dp_mean", "dp_rms"})
         out.table.set(0, k, r[k].get<double>());
     out.table.set(0, "predictions", r["tokens"]["predictions"].get<std::int64_t>());
     out.report = std::move(r);
@@ -252,9 +260,9 @@ Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
     for (const auto& s : tokens.sequences) {
         const std::vector<float> base = model::forward(w, s);
         const std::vector<float> other = model::forward(w, s, &cache);
-        const auto p = metrics::compare_predictions(base.data(), other.data(), s.size(),
-                                                    static_cast<std::size_t>(cfg.vocab_size),
-                                                    s.data());
+        const auto p =
+            metrics::compare_predictions(base.data(), other.data(), s.size(),
+                                         static_cast<std::size_t>(cfg.vocab_size), s.data());
         for (std::size_t i = 0; i < p.size(); ++i) {
             preds.push_back(p[i]);
             position.push_back(i + 1);
@@ -264,14 +272,16 @@ Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
         for (const auto& pair : cache.per_layer)
             for (const codecs::Codec* c : pair) {
                 const double code_bits = c ? c->code_bits() : 32.0 * hd;  // null: float32, exact
-                bits += cfg.n_kv_heads * (code_bits * (T - W) + (W > 0 ? 16.0 * W * hd + 64.0 * W : 0.0));
+                bits += cfg.n_kv_heads *
+                        (code_bits * (T - W) + (W > 0 ? 16.0 * W * hd + 64.0 * W : 0.0));
                 coords += cfg.n_kv_heads * T * hd;
             }
         done += s.size();
         bar.update("model", static_cast<double>(done) / static_cast<double>(total));
     }
     bar.finish();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const auto column = [&](auto get) {
         std::vector<double> v;
@@ -291,21 +301,27 @@ Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
     const double ratio = std::exp(mean(diff));
     const double var_mb = covariance(nll_b, nll_b) / n, var_m = covariance(nll, nll) / n,
                  cov = covariance(nll, nll_b) / n;
-    const double diff_se = std::sqrt(std::max(0.0, ppl * ppl * var_m + ppl_b * ppl_b * var_mb -
-                                                       2 * ppl * ppl_b * cov));
+    const double diff_se = std::sqrt(
+        std::max(0.0, ppl * ppl * var_m + ppl_b * ppl_b * var_mb - 2 * ppl * ppl_b * cov));
     const double t1 = mean(top1);
     double dp_ms = 0;
     for (double x : dp) dp_ms += x * x;
 
     Json r = Json::object();
-    r["model"] = {{"dim", cfg.dim},
-                  {"layers", cfg.n_layers}, {"heads", cfg.n_heads},
-                  {"kv_heads", cfg.n_kv_heads}, {"head_dim", hd},
-                  {"vocab", cfg.vocab_size},  {"context", cfg.seq_len},
-                  {"rope", cfg.rope == model::RopeStyle::adjacent_pairs ? "adjacent pairs" : "rotate half"}};
-    r["tokens"] = {{"source", tokens.source}, {"sequences", tokens.sequences.size()},
+    r["model"] = {
+        {"dim", cfg.dim},
+        {"layers", cfg.n_layers},
+        {"heads", cfg.n_heads},
+        {"kv_heads", cfg.n_kv_heads},
+        {"head_dim", hd},
+        {"vocab", cfg.vocab_size},
+        {"context", cfg.seq_len},
+        {"rope", cfg.rope == model::RopeStyle::adjacent_pairs ? "adjacent pairs" : "rotate half"}};
+    r["tokens"] = {{"source", tokens.source},
+                   {"sequences", tokens.sequences.size()},
                    {"predictions", preds.size()}};
-    r["rate"] = {{"bits_per_coordinate", bits / coords}, {"compression_vs_float16", 16.0 / (bits / coords)}};
+    r["rate"] = {{"bits_per_coordinate", bits / coords},
+                 {"compression_vs_float16", 16.0 / (bits / coords)}};
     r["ppl_base"] = ppl_b;
     r["ppl_base_se"] = ppl_b * std_error(nll_b);
     r["ppl"] = ppl;
@@ -341,13 +357,14 @@ Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
                 bt.push_back(top1[i]);
             }
         if (bn.empty()) continue;
-        buckets.push_back({{"positions", std::to_string(edges[b]) + ":" + std::to_string(edges[b + 1])},
-                           {"predictions", bn.size()},
-                           {"ppl_base", std::exp(mean(bnb))},
-                           {"ppl", std::exp(mean(bn))},
-                           {"kl", mean(bk)},
-                           {"kl_se", std_error(bk)},
-                           {"top1", mean(bt)}});
+        buckets.push_back(
+            {{"positions", std::to_string(edges[b]) + ":" + std::to_string(edges[b + 1])},
+             {"predictions", bn.size()},
+             {"ppl_base", std::exp(mean(bnb))},
+             {"ppl", std::exp(mean(bn))},
+             {"kl", mean(bk)},
+             {"kl_se", std_error(bk)},
+             {"top1", mean(bt)}});
     }
     r["by_position"] = buckets;
     r["seconds"] = seconds;
@@ -358,7 +375,8 @@ Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
 
 void run_eval_model(const ModelEvalOptions& o) {
     set_verbosity(static_cast<Verbosity>(std::clamp(o.verbosity, -1, 1)));
-    if (o.json == "-" && o.csv == "-") throw UsageError("--json - and --csv - cannot both go to stdout");
+    if (o.json == "-" && o.csv == "-")
+        throw UsageError("--json - and --csv - cannot both go to stdout");
     const ModelEvalResult res = evaluate_model(o);
     const Json& r = res.report;
     if (!o.json.empty()) io::write_output(o.json, io::dump_readable(r) + "\n");
@@ -366,24 +384,27 @@ void run_eval_model(const ModelEvalOptions& o) {
     if (o.json == "-" || o.csv == "-") return;
     const auto f = [](double x, int digits) { return io::format_real(x, digits); };
     std::ostringstream s;
-    s << "model: " << o.model << " (" << r["model"]["layers"].get<int>() << " layers, d = "
-      << r["model"]["head_dim"].get<int>() << ", " << r["model"]["heads"].get<int>() << "/"
-      << r["model"]["kv_heads"].get<int>() << " heads)\n";
+    s << "model: " << o.model << " (" << r["model"]["layers"].get<int>()
+      << " layers, d = " << r["model"]["head_dim"].get<int>() << ", "
+      << r["model"]["heads"].get<int>() << "/" << r["model"]["kv_heads"].get<int>() << " heads)\n";
     const auto n_seq = r["tokens"]["sequences"].get<std::size_t>();
     s << "tokens: " << r["tokens"]["source"].get<std::string>() << "; " << n_seq
       << (n_seq == 1 ? " sequence run, " : " sequences run, ")
       << r["tokens"]["predictions"].get<std::size_t>() << " predictions\n";
     std::string codecs;
     for (const Json& l : r["codec"]["layers"]) {
-        const std::string kv = "K " + l["k"].get<std::string>() + ", V " + l["v"].get<std::string>();
+        const std::string kv =
+            "K " + l["k"].get<std::string>() + ", V " + l["v"].get<std::string>();
         if (codecs.find(kv) == std::string::npos) codecs += (codecs.empty() ? "" : "; ") + kv;
     }
     s << "codec: " << codecs;
-    if (r["codec"]["keep_first"].get<std::int64_t>() > 0 || r["codec"]["keep_last"].get<std::int64_t>() > 0)
+    if (r["codec"]["keep_first"].get<std::int64_t>() > 0 ||
+        r["codec"]["keep_last"].get<std::int64_t>() > 0)
         s << "; float16 window: first " << r["codec"]["keep_first"].get<std::int64_t>() << ", last "
           << r["codec"]["keep_last"].get<std::int64_t>();
-    s << "\nrate: " << f(r["rate"]["bits_per_coordinate"].get<double>(), 5) << " bits per coordinate ("
-      << f(r["rate"]["compression_vs_float16"].get<double>(), 4) << "x vs float16)\n\n";
+    s << "\nrate: " << f(r["rate"]["bits_per_coordinate"].get<double>(), 5)
+      << " bits per coordinate (" << f(r["rate"]["compression_vs_float16"].get<double>(), 4)
+      << "x vs float16)\n\n";
     const auto pm = [&](const char* k) {
         return f(r[k].get<double>(), 5) + " ± " + f(r[std::string(k) + "_se"].get<double>(), 2);
     };
@@ -391,9 +412,10 @@ void run_eval_model(const ModelEvalOptions& o) {
     s << "perplexity, codec         " << pm("ppl") << "\n";
     s << "ratio codec / exact       " << pm("ratio") << "\n";
     s << "difference codec - exact  " << pm("diff") << "\n";
-    s << "logit KL(p || p_codec)    " << pm("kl") << " nats (p50 " << f(r["kl_p50"].get<double>(), 3)
-      << ", p95 " << f(r["kl_p95"].get<double>(), 3) << ", p99 " << f(r["kl_p99"].get<double>(), 3)
-      << ", p99.9 " << f(r["kl_p99_9"].get<double>(), 3) << ")\n";
+    s << "logit KL(p || p_codec)    " << pm("kl") << " nats (p50 "
+      << f(r["kl_p50"].get<double>(), 3) << ", p95 " << f(r["kl_p95"].get<double>(), 3) << ", p99 "
+      << f(r["kl_p99"].get<double>(), 3) << ", p99.9 " << f(r["kl_p99_9"].get<double>(), 3)
+      << ")\n";
     s << "top-1 agreement           " << pm("top1") << "\n";
     s << "p(correct) change         mean " << f(r["dp_mean"].get<double>(), 3) << ", RMS "
       << f(r["dp_rms"].get<double>(), 3) << "\n";

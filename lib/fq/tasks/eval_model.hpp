@@ -31,18 +31,18 @@
 namespace fq::tasks {
 
 struct ModelEvalOptions {
-    std::string model;                    // llama2.c .bin, or a Hugging Face directory
-    std::string input;                    // KV dump (token_ids) or token file (.txt / .npy)
-    std::string tokenizer;                // llama2.c tokenizer (with --text)
-    std::string text;                     // text file to tokenize ("" = use input)
-    std::int64_t segment_len = 0;         // dump: sequences of this many tokens (0: the dump's)
-    double rate = 2.0;                    // default codec: fib at this payload rate
+    std::string model;             // llama2.c .bin, or a Hugging Face directory
+    std::string input;             // KV dump (token_ids) or token file (.txt / .npy)
+    std::string tokenizer;         // llama2.c tokenizer (with --text)
+    std::string text;              // text file to tokenize ("" = use input)
+    std::int64_t segment_len = 0;  // dump: sequences of this many tokens (0: the dump's)
+    double rate = 2.0;             // default codec: fib at this payload rate
     std::string k_codec, v_codec, codebook, config;  // as fq-encode
     std::string header = "norm", header_type = "float16";
-    std::int64_t keep_first = -1, keep_last = -1;    // -1: the config's, else 0
-    std::string codebooks;                // codebook directory
-    bool train_missing = true;            // train fib codebooks not shipped for the head dim
-    std::string json, csv;                // reports ("-" = stdout, "" = none)
+    std::int64_t keep_first = -1, keep_last = -1;  // -1: the config's, else 0
+    std::string codebooks;                         // codebook directory
+    bool train_missing = true;  // train fib codebooks not shipped for the head dim
+    std::string json, csv;      // reports ("-" = stdout, "" = none)
     int threads = 0;
     int verbosity = 0;
 };

@@ -29,8 +29,7 @@ std::string summary_text(const DumpEvaluation& ev, const CodecLabel& codec) {
                   ? "; float16 window K " + io::format_real(rk.window_bits, 4) + ", V " +
                         io::format_real(rv.window_bits, 4)
                   : std::string())
-          << "); "
-          << io::format_real(t.real(2, "compression_ratio"), 4) << "x vs float16";
+          << "); " << io::format_real(t.real(2, "compression_ratio"), 4) << "x vs float16";
     } else {
         s << "   rate unknown (decoded dump: give -c to measure it)";
     }

@@ -36,13 +36,14 @@ struct Candidate {
 
 struct Item {  // one K or V dataset
     io::DatasetInfo info;
-    double weight = 0;                // share of all K and V coordinates
-    std::int64_t window = 0;          // window tokens (all sequences)
-    std::vector<std::int64_t> kept;   // those tokens (kept exactly, in float16)
+    double weight = 0;               // share of all K and V coordinates
+    std::int64_t window = 0;         // window tokens (all sequences)
+    std::vector<std::int64_t> kept;  // those tokens (kept exactly, in float16)
 };
 
 // Round trip of (heads, T, d) vectors through codec.
-std::vector<float> round_trip(const codecs::Codec& c, const std::vector<float>& x, std::size_t heads) {
+std::vector<float> round_trip(const codecs::Codec& c, const std::vector<float>& x,
+                              std::size_t heads) {
     const auto d = static_cast<std::size_t>(c.dim());
     const std::size_t T = x.size() / (heads * d);
     std::vector<std::uint8_t> codes(heads * codecs::group_rows(c, T) * c.code_bytes());
@@ -56,7 +57,8 @@ std::vector<float> round_trip(const codecs::Codec& c, const std::vector<float>& 
 double item_rate(const Item& it, const codecs::Codec& c) {
     const double H = it.info.heads, T = static_cast<double>(it.info.tokens), d = it.info.d,
                  W = static_cast<double>(it.window);
-    return (c.code_bits() * H * (T - W) + (W > 0 ? 16.0 * H * W * d + 64.0 * W : 0.0)) / (H * T * d);
+    return (c.code_bits() * H * (T - W) + (W > 0 ? 16.0 * H * W * d + 64.0 * W : 0.0)) /
+           (H * T * d);
 }
 
 // Lower convex hull (in rate, distortion) of points, as indices sorted by rate.
@@ -68,8 +70,8 @@ std::vector<std::size_t> lower_hull(const std::vector<double>& R, const std::vec
     });
     std::vector<std::size_t> hull;
     for (std::size_t i : idx) {
-        if (!hull.empty() && R[i] == R[hull.back()]) continue;        // same rate, worse
-        if (!hull.empty() && D[i] >= D[hull.back()]) continue;        // more bits, no better
+        if (!hull.empty() && R[i] == R[hull.back()]) continue;  // same rate, worse
+        if (!hull.empty() && D[i] >= D[hull.back()]) continue;  // more bits, no better
         while (hull.size() >= 2) {
             const std::size_t a = hull[hull.size() - 2], b = hull.back();
             // b is above the segment a-i: drop it
@@ -104,7 +106,8 @@ void run_plan(const PlanOptions& o) {
             Item it;
             it.info = info;
             if (o.keep_first > 0 || o.keep_last > 0)
-                for (const auto& s : io::find_sequences(dump, info, o.settings.segment_len).tokens) {
+                for (const auto& s :
+                     io::find_sequences(dump, info, o.settings.segment_len).tokens) {
                     const auto len = static_cast<std::int64_t>(s.size());
                     for (std::int64_t j = 0; j < len; ++j)
                         if (j < o.keep_first || j >= len - o.keep_last)
@@ -117,8 +120,10 @@ void run_plan(const PlanOptions& o) {
     if (items.empty()) throw UsageError(o.input + ": no key or value datasets");
     const int d = items[0].info.d;
     for (Item& it : items) {
-        if (it.info.d != d) throw UsageError(o.input + ": datasets of different d; plan one d at a time");
-        it.weight = static_cast<double>(it.info.heads) * static_cast<double>(it.info.tokens) * d / coords;
+        if (it.info.d != d)
+            throw UsageError(o.input + ": datasets of different d; plan one d at a time");
+        it.weight =
+            static_cast<double>(it.info.heads) * static_cast<double>(it.info.tokens) * d / coords;
     }
 
     // Candidates.
@@ -128,9 +133,11 @@ void run_plan(const PlanOptions& o) {
     if (!o.candidates.empty()) {
         const io::JsonReader rd("candidates '" + o.candidates + "'", ExitCode::usage);
         const Json doc = rd.parse(io::read_text_file(o.candidates, "candidates"));
-        if (!doc.is_array() || doc.empty()) rd.fail("expected a non-empty array of SPECs or descriptions");
+        if (!doc.is_array() || doc.empty())
+            rd.fail("expected a non-empty array of SPECs or descriptions");
         for (const Json& c : doc) {
-            if (!c.is_string() && !c.is_object()) rd.fail("entries must be SPEC strings or objects");
+            if (!c.is_string() && !c.is_object())
+                rd.fail("entries must be SPEC strings or objects");
             given.push_back(c);  // a SPEC stays a SPEC: the plan names it as written
         }
     } else {
@@ -138,8 +145,10 @@ void run_plan(const PlanOptions& o) {
         // which fq-encode resolves there: the plan stays valid where the tree moves.
         const std::string prefix = store.dir() + "/";
         for (const io::ShippedCodebook& s : store.shipped(d))
-            given.push_back(Json{{"codec", s.family},
-                                 {"codebook", s.path.rfind(prefix, 0) == 0 ? s.path.substr(prefix.size()) : s.path}});
+            given.push_back(
+                Json{{"codec", s.family},
+                     {"codebook",
+                      s.path.rfind(prefix, 0) == 0 ? s.path.substr(prefix.size()) : s.path}});
         given.push_back(Json{{"codec", "float16"}});
     }
     std::vector<Candidate> cands;
@@ -147,10 +156,10 @@ void run_plan(const PlanOptions& o) {
         Candidate c;
         c.desc = g;
         const Json desc = g.is_string() ? io::parse_codec_spec(g.get<std::string>(), d, store) : g;
-        const io::BuiltCodec k = io::make_codec(io::with_tensor_defaults(desc, io::KvKind::k), store,
-                                                "candidate " + g.dump(), ExitCode::usage, d);
-        const io::BuiltCodec v = io::make_codec(io::with_tensor_defaults(desc, io::KvKind::v), store,
-                                                "candidate " + g.dump(), ExitCode::usage, d);
+        const io::BuiltCodec k = io::make_codec(io::with_tensor_defaults(desc, io::KvKind::k),
+                                                store, "candidate " + g.dump(), ExitCode::usage, d);
+        const io::BuiltCodec v = io::make_codec(io::with_tensor_defaults(desc, io::KvKind::v),
+                                                store, "candidate " + g.dump(), ExitCode::usage, d);
         c.label = io::codec_label(k);
         c.k = k.codec;
         c.v = v.codec;
@@ -176,23 +185,28 @@ void run_plan(const PlanOptions& o) {
             std::vector<std::array<const codecs::Codec*, 2>> per_layer(
                 static_cast<std::size_t>(weights->config.n_layers), {nullptr, nullptr});
             for (std::size_t i = 0; i < items.size(); ++i)
-                if (assign[i] >= 0 && items[i].info.layer >= 0 && items[i].info.layer < weights->config.n_layers)
+                if (assign[i] >= 0 && items[i].info.layer >= 0 &&
+                    items[i].info.layer < weights->config.n_layers)
                     per_layer[static_cast<std::size_t>(items[i].info.layer)]
                              [items[i].info.kind == io::KvKind::k ? 0 : 1] =
-                        codec_of(static_cast<std::size_t>(assign[i]), items[i]);
-            return compare_on_model(*weights, tokens, per_layer, o.keep_first, o.keep_last)["kl"].get<double>();
+                                 codec_of(static_cast<std::size_t>(assign[i]), items[i]);
+            return compare_on_model(*weights, tokens, per_layer, o.keep_first, o.keep_last)["kl"]
+                .get<double>();
         }
         const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
             for (std::size_t i = 0; i < items.size(); ++i)
                 if (items[i].info.path == info.path && assign[i] >= 0) {
-                    std::vector<float> y = round_trip(*codec_of(static_cast<std::size_t>(assign[i]), items[i]),
-                                                      x, static_cast<std::size_t>(info.heads));
+                    std::vector<float> y =
+                        round_trip(*codec_of(static_cast<std::size_t>(assign[i]), items[i]), x,
+                                   static_cast<std::size_t>(info.heads));
                     // The window is stored exactly in float16, as fq-encode does.
-                    const auto T = static_cast<std::size_t>(info.tokens), dd = static_cast<std::size_t>(info.d);
+                    const auto T = static_cast<std::size_t>(info.tokens),
+                               dd = static_cast<std::size_t>(info.d);
                     for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
                         for (std::int64_t t : items[i].kept)
                             for (std::size_t j = 0; j < dd; ++j) {
-                                const std::size_t at = (h * T + static_cast<std::size_t>(t)) * dd + j;
+                                const std::size_t at =
+                                    (h * T + static_cast<std::size_t>(t)) * dd + j;
                                 y[at] = core::half_to_float(core::float_to_half(x[at]));
                             }
                     return y;
@@ -218,7 +232,8 @@ void run_plan(const PlanOptions& o) {
             assign[i] = static_cast<int>(c);
             R[i][c] = item_rate(items[i], *codec_of(c, items[i]));
             D[i][c] = std::max(0.0, objective(weights ? dump : layer, assign));
-            bar.update("measuring", static_cast<double>(i * m + c + 1) / static_cast<double>(n * m));
+            bar.update("measuring",
+                       static_cast<double>(i * m + c + 1) / static_cast<double>(n * m));
         }
     }
     bar.finish();
@@ -226,7 +241,8 @@ void run_plan(const PlanOptions& o) {
     // 2. Allocate: lowest hull points, then steepest descent per bit that fits.
     const auto total_rate = [&](const std::vector<int>& a) {
         double r = 0;
-        for (std::size_t i = 0; i < n; ++i) r += items[i].weight * R[i][static_cast<std::size_t>(a[i])];
+        for (std::size_t i = 0; i < n; ++i)
+            r += items[i].weight * R[i][static_cast<std::size_t>(a[i])];
         return r;
     };
     const auto predicted = [&](const std::vector<int>& a) {
@@ -284,7 +300,8 @@ void run_plan(const PlanOptions& o) {
         const std::vector<int> u(n, static_cast<int>(c));
         if (total_rate(u) > o.budget + eps) continue;
         const double v = objective(dump, u);
-        if (best_uniform < 0 || v < uniform_value) best_uniform = static_cast<int>(c), uniform_value = v;
+        if (best_uniform < 0 || v < uniform_value)
+            best_uniform = static_cast<int>(c), uniform_value = v;
     }
     bool fell_back = false;
     if (best_uniform >= 0 && uniform_value < planned) {
@@ -295,16 +312,21 @@ void run_plan(const PlanOptions& o) {
 
     // The plan (an fq-encode config) and the report.
     Json config = Json::object();
-    config["comment"] = "fq-eval plan: budget " + io::format_real(o.budget, 6) + " bits per coordinate, objective " +
-                        o.objective + ", calibrated on " + o.input + ". Evaluate on other tokens.";
+    config["comment"] = "fq-eval plan: budget " + io::format_real(o.budget, 6) +
+                        " bits per coordinate, objective " + o.objective + ", calibrated on " +
+                        o.input + ". Evaluate on other tokens.";
     Json rules = Json::array();
     Json choice = Json::array();
     for (std::size_t i = 0; i < n; ++i) {
         const auto c = static_cast<std::size_t>(plan[i]);
         const std::string t = items[i].info.kind == io::KvKind::k ? "k" : "v";
         rules.push_back({{"datasets", items[i].info.path}, {t, cands[c].desc}});
-        choice.push_back({{"dataset", items[i].info.path}, {"layer", items[i].info.layer}, {"tensor", t},
-                          {"codec", cands[c].label}, {"rate", R[i][c]}, {"predicted", D[i][c]}});
+        choice.push_back({{"dataset", items[i].info.path},
+                          {"layer", items[i].info.layer},
+                          {"tensor", t},
+                          {"codec", cands[c].label},
+                          {"rate", R[i][c]},
+                          {"predicted", D[i][c]}});
     }
     config["layers"] = rules;
     if (o.keep_first > 0) config["keep_first"] = o.keep_first;
@@ -316,32 +338,40 @@ void run_plan(const PlanOptions& o) {
     r["version"] = FQ_VERSION;
     r["input"] = o.input;
     r["budget"] = o.budget;
-    r["objective"] = o.objective == "out" ? "1 - attention-output cosine" : o.objective == "kl" ? "attention KL" : "model logit KL";
+    r["objective"] = o.objective == "out"  ? "1 - attention-output cosine"
+                     : o.objective == "kl" ? "attention KL"
+                                           : "model logit KL";
     r["candidates"] = m;
     r["total_rate"] = total_rate(plan);
     r["predicted"] = predicted(plan);
     r["measured"] = measured;
-    r["uniform"] = best_uniform >= 0 ? Json{{"codec", cands[static_cast<std::size_t>(best_uniform)].label},
-                                           {"rate", total_rate(std::vector<int>(n, best_uniform))},
-                                           {"measured", uniform_value}}
-                                     : Json(nullptr);
+    r["uniform"] = best_uniform >= 0
+                       ? Json{{"codec", cands[static_cast<std::size_t>(best_uniform)].label},
+                              {"rate", total_rate(std::vector<int>(n, best_uniform))},
+                              {"measured", uniform_value}}
+                       : Json(nullptr);
     r["fell_back_to_uniform"] = fell_back;
     r["choice"] = choice;
-    r["note"] = "measured on the calibration tokens: evaluate the plan on other tokens (fq-encode --config, then fq-eval)";
+    r["note"] =
+        "measured on the calibration tokens: evaluate the plan on other tokens (fq-encode "
+        "--config, then fq-eval)";
     if (!o.json.empty()) io::write_output(o.json, io::dump_readable(r) + "\n");
     if (o.json == "-") return;
     std::ostringstream s;
     s << "fq-eval plan: " << o.input << " -> " << o.output << " (budget " << o.budget
-      << " bits/coord, objective " << r["objective"].get<std::string>() << ", " << m << " candidates)\n";
+      << " bits/coord, objective " << r["objective"].get<std::string>() << ", " << m
+      << " candidates)\n";
     for (const Json& c : choice)
-        s << "  " << c["dataset"].get<std::string>() << "  " << c["codec"].get<std::string>() << "  "
-          << io::format_real(c["rate"].get<double>(), 5) << " bits  predicted "
+        s << "  " << c["dataset"].get<std::string>() << "  " << c["codec"].get<std::string>()
+          << "  " << io::format_real(c["rate"].get<double>(), 5) << " bits  predicted "
           << io::format_real(c["predicted"].get<double>(), 4) << "\n";
     s << "total " << io::format_real(total_rate(plan), 6) << " bits/coord; measured "
       << io::format_real(measured, 5);
     if (best_uniform >= 0)
-        s << " (best uniform within the budget: " << cands[static_cast<std::size_t>(best_uniform)].label << ", "
-          << io::format_real(uniform_value, 5) << (fell_back ? "; the plan is that uniform codec" : "") << ")";
+        s << " (best uniform within the budget: "
+          << cands[static_cast<std::size_t>(best_uniform)].label << ", "
+          << io::format_real(uniform_value, 5)
+          << (fell_back ? "; the plan is that uniform codec" : "") << ")";
     s << "\nmeasured on the calibration tokens: evaluate on other tokens\n";
     std::cout << s.str() << std::flush;
 }

@@ -36,9 +36,9 @@ struct PlanOptions {
     std::string output;             // the plan: an fq-encode config
     std::string json;               // the report ("-" = stdout, "" = summary on stdout)
     std::int64_t keep_first = 0, keep_last = 0;  // windows, counted in every rate
-    EvalSettings settings;          // query positions and sequences of the attention metrics
-    std::string codebooks;          // codebook directory
-    bool force = false;             // overwrite an existing plan
+    EvalSettings settings;  // query positions and sequences of the attention metrics
+    std::string codebooks;  // codebook directory
+    bool force = false;     // overwrite an existing plan
     int threads = 0;
     int verbosity = 0;
 };

@@ -15,8 +15,8 @@
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/json_util.hpp"
-#include "fq/tasks/eval.hpp"
 #include "fq/io/model_file.hpp"
+#include "fq/tasks/eval.hpp"
 #include "fq/tasks/eval_model.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -34,8 +34,8 @@ struct SweepConfig {
     std::vector<double> targets = {0.99, 0.95};
     bool has_stride = false, has_last = false;
     std::size_t stride = 1, last = 0;
-    int segment_len = 0;  // > 0: sequences are runs of this many tokens
-    std::string model;    // "model": a Llama model run with each codec (fq-eval model)
+    int segment_len = 0;       // > 0: sequences are runs of this many tokens
+    std::string model;         // "model": a Llama model run with each codec (fq-eval model)
     std::string model_tokens;  // "model_tokens": token file ("" = the dump's token_ids)
 };
 
@@ -249,8 +249,8 @@ void run_sweep(const SweepOptions& opts) {
     io::Table rd;
     rd.columns = eval_columns();
     rd.columns.push_back("pareto");
-    const std::vector<std::string> model_columns = {"ppl_base", "ppl",      "ppl_ratio", "ppl_ratio_se",
-                                                    "logit_kl", "logit_kl_se", "logit_top1"};
+    const std::vector<std::string> model_columns = {
+        "ppl_base", "ppl", "ppl_ratio", "ppl_ratio_se", "logit_kl", "logit_kl_se", "logit_top1"};
     if (weights) rd.columns.insert(rd.columns.end(), model_columns.begin(), model_columns.end());
     OJson descriptions = OJson::array();
     bool queries_in_dump = true;
@@ -295,9 +295,7 @@ void run_sweep(const SweepOptions& opts) {
             // their estimator; the keys' codes are kept for it.
             const codecs::Codec& kcodec = *codec_of[0];
             const auto* estimator =
-                kcodec.block_vectors() <= 1
-                    ? kcodec.inner_product_estimator()
-                    : nullptr;
+                kcodec.block_vectors() <= 1 ? kcodec.inner_product_estimator() : nullptr;
             std::map<std::string, std::vector<std::uint8_t>> key_codes;
             const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
                 const bool is_k = info.kind == io::KvKind::k;
@@ -331,14 +329,16 @@ void run_sweep(const SweepOptions& opts) {
             OJson m;
             if (weights) {  // the same K and V codecs in every layer of the model
                 const std::vector<std::array<const codecs::Codec*, 2>> per_layer(
-                    static_cast<std::size_t>(weights->config.n_layers), {b.k.codec.get(), b.v.codec.get()});
+                    static_cast<std::size_t>(weights->config.n_layers),
+                    {b.k.codec.get(), b.v.codec.get()});
                 m = compare_on_model(*weights, tokens, per_layer, 0, 0);
             }
             for (std::size_t r = 0; r < 3; ++r) {
                 auto row = ev.table.rows[r];
                 row.emplace_back(std::monostate{});
                 if (weights)
-                    for (const char* k : {"ppl_base", "ppl", "ratio", "ratio_se", "kl", "kl_se", "top1"})
+                    for (const char* k :
+                         {"ppl_base", "ppl", "ratio", "ratio_se", "kl", "kl_se", "top1"})
                         row.emplace_back(m[k].get<double>());
                 rd.rows.push_back(std::move(row));
             }
@@ -429,8 +429,9 @@ void run_sweep(const SweepOptions& opts) {
         j["model"] = {{"path", cfg.model},
                       {"tokens", tokens.source},
                       {"sequences", tokens.sequences.size()},
-                      {"columns", "ppl_base, ppl, ppl_ratio (+ _se), logit_kl (+ _se), logit_top1: "
-                                  "fq-eval model with the row's K and V codecs in every layer"}};
+                      {"columns",
+                       "ppl_base, ppl, ppl_ratio (+ _se), logit_kl (+ _se), logit_top1: "
+                       "fq-eval model with the row's K and V codecs in every layer"}};
     j["codecs"] = descriptions;
     j["frontier"] = frontier;
     j["rows"] = io::to_json(rd);

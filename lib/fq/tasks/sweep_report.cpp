@@ -151,8 +151,9 @@ void write_sweep_report(const io::Table& rd, const SweepReportInfo& info) {
         }
         std::string f = "ppl_vs_bits" + ext;
         io::render_plot(p, (dir / f).string());
-        images.emplace_back(f, "Perplexity of the model with every key and value through the codec "
-                               "(fq-eval model), against rate; the black line is the exact cache.");
+        images.emplace_back(f,
+                            "Perplexity of the model with every key and value through the codec "
+                            "(fq-eval model), against rate; the black line is the exact cache.");
         io::Plot q;
         q.title = "Model logit KL vs rate (" + where + ")";
         q.xlabel = "bits per coordinate (headers included)";

@@ -19,10 +19,11 @@ void run_train_faiss(const TrainFaissOptions& o) {
     require(o.family == "faiss-pq" || o.family == "faiss-rq",
             "unknown FAISS family '" + o.family + "'");
     o.run.start();
-    const codecs::FaissKind fk = o.family == "faiss-pq" ? codecs::FaissKind::pq : codecs::FaissKind::rq;
+    const codecs::FaissKind fk =
+        o.family == "faiss-pq" ? codecs::FaissKind::pq : codecs::FaissKind::rq;
     const io::CalibrationVectors c = io::read_calibration_vectors(o.data);
-    log_verbose("training " + o.family + " on " + std::to_string(c.n) + " vectors of d = " +
-                std::to_string(c.d));
+    log_verbose("training " + o.family + " on " + std::to_string(c.n) +
+                " vectors of d = " + std::to_string(c.d));
     io::FaissCodebookFile f{codecs::FaissCodec::train(fk, c.d, o.M, o.nbits, c.x.data(), c.n),
                             nlohmann::ordered_json::object(), ""};
     auto& cons = f.construction;

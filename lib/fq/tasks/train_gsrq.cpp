@@ -72,10 +72,11 @@ void run_train_gsrq(const TrainGsrqOptions& o) {
     log_verbose("training gsrq on " + std::to_string(c.n) + " vectors of d = " +
                 std::to_string(c.d) + " from " + std::to_string(c.datasets.size()) + " datasets");
     if (c.d % o.D != 0)
-        throw UsageError("--D " + std::to_string(o.D) + " does not divide d = " + std::to_string(c.d));
+        throw UsageError("--D " + std::to_string(o.D) +
+                         " does not divide d = " + std::to_string(c.d));
     if (c.n < static_cast<std::size_t>(o.K))
-        throw UsageError("only " + std::to_string(c.n) + " calibration vectors for K = " +
-                         std::to_string(o.K) + " centroids");
+        throw UsageError("only " + std::to_string(c.n) +
+                         " calibration vectors for K = " + std::to_string(o.K) + " centroids");
 
     const train::GsrqTrainResult result =
         train::train_gsrq(c.x.data(), c.n, c.d, c.w.empty() ? nullptr : c.w.data(), t);

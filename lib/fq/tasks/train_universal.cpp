@@ -85,13 +85,13 @@ ConfigKeys<O> common_keys(const std::string& family) {
         {"d", integer(&O::d)},
         {"rotation", string(&O::rotation)},
         {"rotation-seed", integer(&O::rotation_seed)},
-        {"output", [](const Json& v, O& o) { string(&TrainRun::output)(v, o.run); }},
+        {"output", [](const Json& v, O& o) { string (&TrainRun::output)(v, o.run); }},
         {"force",
          [](const Json& v, O& o) {
              if (!v.is_boolean()) bad_value("true or false");
              o.run.force = v.get<bool>();
          }},
-        {"threads", [](const Json& v, O& o) { integer(&TrainRun::threads)(v, o.run); }},
+        {"threads", [](const Json& v, O& o) { integer (&TrainRun::threads)(v, o.run); }},
     };
 }
 
@@ -251,8 +251,7 @@ void run_train_fib(TrainFibOptions opts) {
 
 void run_train_scalar(TrainScalarOptions opts) {
     const auto start = std::chrono::steady_clock::now();
-    if (!opts.config.empty())
-        apply_config(opts.config, "scalar", scalar_keys(), fib_keys(), opts);
+    if (!opts.config.empty()) apply_config(opts.config, "scalar", scalar_keys(), fib_keys(), opts);
     opts.run.start();
     const core::RotationKind rotation = checked_rotation(opts.rotation, opts.d, opts.rotation_seed);
     const auto q = codecs::lloyd_max_scalar(opts.d, opts.bits, k_scalar_tol);

@@ -28,16 +28,16 @@
 namespace fq::tasks {
 
 struct TrainFibOptions {
-    int d = train::FibParams{}.d;  // vector dimension
-    int k = train::FibParams{}.k;  // block dimension
-    int N = train::FibParams{}.N;  // codewords per block
+    int d = train::FibParams{}.d;                                       // vector dimension
+    int k = train::FibParams{}.k;                                       // block dimension
+    int N = train::FibParams{}.N;                                       // codewords per block
     std::string radial = codecs::to_string(train::FibParams{}.radial);  // source | companded
     std::uint64_t seed = train::FibParams{}.seed;              // seeds samples and restarts
     std::size_t samples = train::FibParams{}.train_samples;    // M; 0 = max(256 N, 2^18)
     std::size_t val_samples = train::FibParams{}.val_samples;  // 0 = M / 2
     int restarts = train::FibParams{}.restarts;                // Lloyd restarts R
     int max_iter = train::FibParams{}.max_iter;                // Lloyd iterations per restart
-    double tol = train::FibParams{}.tol;        // relative distortion change to stop
+    double tol = train::FibParams{}.tol;                       // relative distortion change to stop
     double jitter = train::FibParams{}.jitter;  // restart jitter (fraction of spacing)
     int shells = train::FibParams{}.k3_shells;  // k = 3: shells L; 0 = best by MSE
     std::string rotation = "haar";              // haar | hadamard | none

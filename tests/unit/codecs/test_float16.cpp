@@ -42,13 +42,13 @@ TEST_SUITE("float16") {
 
     TEST_CASE("the registry builds it") {
         io::CodebookStore store;
-        const io::BuiltCodec b = io::make_codec(io::parse_codec_spec("float16", 64, store), store, "t",
-                                                ExitCode::usage, 64);
+        const io::BuiltCodec b = io::make_codec(io::parse_codec_spec("float16", 64, store), store,
+                                                "t", ExitCode::usage, 64);
         CHECK(b.codec->family() == "float16");
         CHECK(b.description == nlohmann::ordered_json{{"codec", "float16"}});
         CHECK(b.codebook_hash().empty());
-        CHECK_THROWS_AS(io::make_codec({{"codec", "float16"}, {"bits", 8}}, store, "t",
-                                       ExitCode::usage, 64),
-                        UsageError);
+        CHECK_THROWS_AS(
+            io::make_codec({{"codec", "float16"}, {"bits", 8}}, store, "t", ExitCode::usage, 64),
+            UsageError);
     }
 }

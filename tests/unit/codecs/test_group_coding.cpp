@@ -43,14 +43,16 @@ Naive naive(const codecs::Codec& c, const std::vector<float>& x, std::size_t hea
 
 TEST_SUITE("group_coding") {
     TEST_CASE("encode_heads / decode_heads equal a plain per-head loop, any thread count") {
-        for (const auto grouping : {codecs::IntGrouping::per_channel, codecs::IntGrouping::per_token}) {
+        for (const auto grouping :
+             {codecs::IntGrouping::per_channel, codecs::IntGrouping::per_token}) {
             codecs::IntQuantParams p;
             p.d = 16;
             p.bits = 3;
             p.group = grouping == codecs::IntGrouping::per_channel ? 8 : 16;
             p.grouping = grouping;
             const codecs::IntQuantCodec codec(p);
-            for (const std::size_t T : {std::size_t{1}, std::size_t{8}, std::size_t{13}, std::size_t{700}}) {
+            for (const std::size_t T :
+                 {std::size_t{1}, std::size_t{8}, std::size_t{13}, std::size_t{700}}) {
                 CAPTURE(T);
                 const std::size_t heads = 3;
                 const std::vector<float> x = test::randn(heads * T * 16, 11 + T);

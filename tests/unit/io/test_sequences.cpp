@@ -20,7 +20,9 @@ using fq::test::TempDir;
 namespace {
 
 // [B, H, T, d] with x[b][h][t][i] = 1000 b + 100 h + t + i / 100.
-float value(int b, int h, int t, int i) { return 1000.0f * b + 100.0f * h + t + i / 100.0f; }
+float value(int b, int h, int t, int i) {
+    return 1000.0f * b + 100.0f * h + t + i / 100.0f;
+}
 
 // A dump with layer_0/k stored bhtd (B x H x T x d), written through the concatenated
 // token axis in slabs of 7 tokens (crossing rows), plus an optional segment_id.
@@ -30,7 +32,8 @@ std::string write_batched(const std::string& path, int B, int H, int T, int d,
         io::KvDumpWriter w(path);
         w.create("layer_0/k", H, static_cast<std::int64_t>(B) * T, d, "float32", "bhtd", B);
         for (std::int64_t t0 = 0; t0 < static_cast<std::int64_t>(B) * T; t0 += 7) {
-            const std::int64_t t1 = std::min<std::int64_t>(t0 + 7, static_cast<std::int64_t>(B) * T);
+            const std::int64_t t1 =
+                std::min<std::int64_t>(t0 + 7, static_cast<std::int64_t>(B) * T);
             std::vector<float> x;
             for (int h = 0; h < H; ++h)
                 for (std::int64_t t = t0; t < t1; ++t)
@@ -42,8 +45,8 @@ std::string write_batched(const std::string& path, int B, int H, int T, int d,
     }
     if (!segment_id.empty()) {
         io::h5::File f = io::h5::open_file(path, true);
-        io::h5::Dataset ds = io::h5::create_dataset(f.id(), "segment_id", H5T_STD_I32LE,
-                                                    {segment_id.size()});
+        io::h5::Dataset ds =
+            io::h5::create_dataset(f.id(), "segment_id", H5T_STD_I32LE, {segment_id.size()});
         io::h5::write_slab(ds.id(), H5T_NATIVE_INT32, {0}, {segment_id.size()}, segment_id.data());
         ds = {};
         io::h5::close_file(f);
@@ -65,8 +68,8 @@ TEST_SUITE("sequences") {
         CHECK(info.batch_tokens == 10);
         CHECK(info.tokens == 30);
         CHECK(info.heads == 2);
-        for (const auto& [t0, t1] : {std::pair{0, 30}, std::pair{8, 23}, std::pair{10, 20},
-                                     std::pair{19, 21}}) {
+        for (const auto& [t0, t1] :
+             {std::pair{0, 30}, std::pair{8, 23}, std::pair{10, 20}, std::pair{19, 21}}) {
             CAPTURE(t0);
             CAPTURE(t1);
             const auto x = r.read(info, io::Slab{1, 2, t0, t1});
@@ -101,8 +104,7 @@ TEST_SUITE("sequences") {
             const io::KvDumpReader r(write_batched(tmp / "s.h5", 1, 1, 6, 2, {7, 3, 7, 3, 3, 9}));
             const io::Sequences s = io::find_sequences(r, r.datasets().at(0));
             CHECK(s.source == "segment_id");
-            CHECK(s.tokens ==
-                  std::vector<std::vector<std::int64_t>>{{0, 2}, {1, 3, 4}, {5}});
+            CHECK(s.tokens == std::vector<std::vector<std::int64_t>>{{0, 2}, {1, 3, 4}, {5}});
             CHECK(!s.contiguous());
             CHECK(io::describe(s) == "3 sequences (segment_id)");
         }
@@ -111,8 +113,8 @@ TEST_SUITE("sequences") {
             const io::KvDumpReader r(write_batched(tmp / "r.h5", 2, 1, 4, 2, {0, 0, 1, 1}));
             const io::Sequences s = io::find_sequences(r, r.datasets().at(0));
             CHECK(s.source == "segment_id within batch rows");
-            CHECK(s.tokens == std::vector<std::vector<std::int64_t>>{
-                                  {0, 1}, {2, 3}, {4, 5}, {6, 7}});
+            CHECK(s.tokens ==
+                  std::vector<std::vector<std::int64_t>>{{0, 1}, {2, 3}, {4, 5}, {6, 7}});
         }
         // A segment_id that does not fit the token axis is refused.
         {

@@ -60,8 +60,10 @@ TEST_SUITE("prediction") {
         CHECK(p[0].dp == 0);
         CHECK(p[0].nll == p[0].nll_base);
         const std::vector<std::int32_t> bad = {0, 4};
-        CHECK_THROWS_AS(metrics::compare_predictions(a.data(), b.data(), 2, 4, bad.data()), UsageError);
+        CHECK_THROWS_AS(metrics::compare_predictions(a.data(), b.data(), 2, 4, bad.data()),
+                        UsageError);
         a[1] = NAN;
-        CHECK_THROWS_AS(metrics::compare_predictions(a.data(), b.data(), 2, 4, tok.data()), NumericError);
+        CHECK_THROWS_AS(metrics::compare_predictions(a.data(), b.data(), 2, 4, tok.data()),
+                        NumericError);
     }
 }

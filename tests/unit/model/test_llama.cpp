@@ -35,7 +35,8 @@ const model::LlamaWeights& weights() {
 
 std::vector<std::int32_t> dump_tokens(const io::KvDumpReader& r) {
     std::vector<std::int32_t> out;
-    for (std::int64_t x : r.read_integers("token_ids", 512)) out.push_back(static_cast<std::int32_t>(x));
+    for (std::int64_t x : r.read_integers("token_ids", 512))
+        out.push_back(static_cast<std::int32_t>(x));
     return out;
 }
 
@@ -118,7 +119,8 @@ TEST_SUITE("llama") {
         CHECK(mean_nll({dump_tokens(one)}) == doctest::Approx(1.51758).epsilon(2e-5));
         const auto all = dump_tokens(io::KvDumpReader(k_root + "/data/sample_kv_d64_4seg.h5"));
         std::vector<std::vector<std::int32_t>> four;
-        for (int s = 0; s < 4; ++s) four.emplace_back(all.begin() + 128 * s, all.begin() + 128 * (s + 1));
+        for (int s = 0; s < 4; ++s)
+            four.emplace_back(all.begin() + 128 * s, all.begin() + 128 * (s + 1));
         CHECK(mean_nll(four) == doctest::Approx(1.56129).epsilon(2e-5));
     }
 
@@ -135,40 +137,46 @@ TEST_SUITE("llama") {
         const std::string text = tok.decode(ids);
         CAPTURE(text);
         CHECK(text.rfind("Once upon a time, there was a little girl named Lily. She loved to play "
-                         "outside in the park.", 0) == 0);
+                         "outside in the park.",
+                         0) == 0);
     }
 
     TEST_CASE("an identity cache changes nothing, the HF layout gives the same logits") {
-        const std::vector<std::int32_t> ids = dump_tokens(io::KvDumpReader(k_root + "/data/sample_kv_d64.h5"));
+        const std::vector<std::int32_t> ids =
+            dump_tokens(io::KvDumpReader(k_root + "/data/sample_kv_d64.h5"));
         const std::vector<std::int32_t> head(ids.begin(), ids.begin() + 96);
         const auto base = model::forward(weights(), head);
         const Identity id;
         const auto same = model::forward(weights(), head, &id);
         double worst = 0;
-        for (std::size_t i = 0; i < base.size(); ++i) worst = std::max(worst, std::fabs(double(base[i]) - same[i]));
+        for (std::size_t i = 0; i < base.size(); ++i)
+            worst = std::max(worst, std::fabs(double(base[i]) - same[i]));
         CHECK(worst < 1e-4);
         TempDir tmp;
         for (const char* dtype : {"float32", "float16", "bfloat16"}) {
             CAPTURE(dtype);
             const std::string dir = tmp / dtype;
-            REQUIRE(std::system((python() + " " + k_root + "/scripts/llama2c_to_hf.py " + k_model + " " +
-                                 dir + " --dtype " + dtype + " > /dev/null")
+            REQUIRE(std::system((python() + " " + k_root + "/scripts/llama2c_to_hf.py " + k_model +
+                                 " " + dir + " --dtype " + dtype + " > /dev/null")
                                     .c_str()) == 0);
             const model::LlamaWeights hf = io::load_model(dir);
             CHECK(hf.config.rope == model::RopeStyle::rotate_half);
             const auto logits = model::forward(hf, head);
-            const auto p = metrics::compare_predictions(base.data(), logits.data(), head.size(), 512,
-                                                        head.data());
+            const auto p = metrics::compare_predictions(base.data(), logits.data(), head.size(),
+                                                        512, head.data());
             double kl = 0, diff = 0;
             for (const auto& x : p) kl = std::max(kl, x.kl);
-            for (std::size_t i = 0; i < base.size(); ++i) diff = std::max(diff, std::fabs(double(base[i]) - logits[i]));
+            for (std::size_t i = 0; i < base.size(); ++i)
+                diff = std::max(diff, std::fabs(double(base[i]) - logits[i]));
             if (std::string(dtype) == "float32")
                 CHECK(diff < 1e-3);  // the same model: rounding only
             else
-                CHECK(kl < 0.05);    // weights rounded to 16 bits
+                CHECK(kl < 0.05);  // weights rounded to 16 bits
         }
         // Anything but a Llama is refused by name.
-        std::system(("mkdir -p " + (tmp / "gpt2") + " && echo '{\"model_type\": \"gpt2\"}' > " + (tmp / "gpt2/config.json")).c_str());
+        std::system(("mkdir -p " + (tmp / "gpt2") + " && echo '{\"model_type\": \"gpt2\"}' > " +
+                     (tmp / "gpt2/config.json"))
+                        .c_str());
         try {
             io::load_model(tmp / "gpt2");
             FAIL("gpt2 loaded");

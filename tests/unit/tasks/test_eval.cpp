@@ -72,7 +72,9 @@ Plain plain_attention(const fq::io::KvDumpReader& dump,
         for (int qh = 0; qh < qi.heads; ++qh) {
             const std::size_t h = qh / (qi.heads / ki.heads);
             const auto at = [&](const std::vector<float>& x, std::size_t head, std::int64_t t,
-                                std::size_t i) { return static_cast<double>(x[(head * T + t) * d + i]); };
+                                std::size_t i) {
+                return static_cast<double>(x[(head * T + t) * d + i]);
+            };
             for (const auto& seq : sequences)
                 for (std::size_t t = 0; t < seq.size(); ++t) {
                     const std::size_t n = t + 1;
@@ -255,7 +257,8 @@ TEST_SUITE("eval") {
         std::filesystem::remove_all(tmpl);
     }
 
-    TEST_CASE("fq-eval -c decodes in memory: same metrics as -d on its decoded dump, no temp file") {
+    TEST_CASE(
+        "fq-eval -c decodes in memory: same metrics as -d on its decoded dump, no temp file") {
         TempDir tmp;
         for (const char* spec : {"scalar:bits=2", "int:bits=4,group=32"}) {
             CAPTURE(spec);

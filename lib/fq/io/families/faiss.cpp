@@ -43,9 +43,9 @@ CodecFamily faiss_family(const std::string& name) {
     };
     f.build = [name](Json& norm, const BuildContext& ctx, std::string&) {
         const std::string file = norm["file"].get<std::string>();
-        const StoredCodebook* embedded =
-            norm.contains("file_hash") ? ctx.store.find(norm["file_hash"].get<std::string>())
-                                       : nullptr;
+        const StoredCodebook* embedded = norm.contains("file_hash")
+                                             ? ctx.store.find(norm["file_hash"].get<std::string>())
+                                             : nullptr;
         const FaissCodebookFile fc =
             embedded ? parse_faiss(embedded->text, "embedded " + embedded->content_hash)
                      : load_faiss(file);

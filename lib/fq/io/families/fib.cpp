@@ -31,7 +31,8 @@ void register_fib_family(std::vector<CodecFamily>& out) {
     f.parse_codebook_file = families::parse_universal_codebook_file;
     f.short_form = [](const ShortFormValues& kv, ShortFormContext& ctx) {
         Json j = families::block_vq_short_form("fib", kv, ctx, {"rate", "bits", "k", "N"});
-        if (kv.count("bits")) throw UsageError(ctx.context + ": fib takes rate=R or k=K,N=N, not bits");
+        if (kv.count("bits"))
+            throw UsageError(ctx.context + ": fib takes rate=R or k=K,N=N, not bits");
         if (kv.count("k") || kv.count("N")) {
             if (!kv.count("k") || !kv.count("N") || kv.count("rate"))
                 throw UsageError(ctx.context + ": give both k and N (and no rate)");
@@ -45,14 +46,15 @@ void register_fib_family(std::vector<CodecFamily>& out) {
             else  // trained on the fly (and cached) when the store may, else an error
                 j["codebook"] = ctx.store.trained_fib(ctx.d, k, N).path;
         } else {
-            const double rate = kv.count("rate") ? families::short_form_number(kv, "rate", ctx) : 2.0;
+            const double rate =
+                kv.count("rate") ? families::short_form_number(kv, "rate", ctx) : 2.0;
             j["codebook"] = ctx.store.default_codebook_for(ctx.d, rate, "fib").path;
         }
         return j;
     };
     f.build = [](Json& norm, const BuildContext& ctx, std::string&) {
-        return families::build_block_vq("fib", norm,
-                                        ctx.store.resolve(norm["codebook"].get<std::string>()), ctx);
+        return families::build_block_vq(
+            "fib", norm, ctx.store.resolve(norm["codebook"].get<std::string>()), ctx);
     };
     out.push_back(std::move(f));
 }

@@ -86,8 +86,7 @@ void register_scalar_family(std::vector<CodecFamily>& out) {
             j["codebook"] = path;
         } else {
             if (ctx.d < 3) throw UsageError(ctx.context + ": scalar needs d >= 3");
-            UniversalCodebook cb =
-                scalar_codebook_for(ctx.d, bits, core::RotationKind::haar, 1);
+            UniversalCodebook cb = scalar_codebook_for(ctx.d, bits, core::RotationKind::haar, 1);
             j["codebook"] = cb.content_hash;
             ctx.store.add(std::move(cb));
         }

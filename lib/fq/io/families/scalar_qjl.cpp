@@ -45,7 +45,8 @@ void register_scalar_qjl_family(std::vector<CodecFamily>& out) {
         checksum = generated_checksum(&codec->scalar().rotation(), &codec->qjl().matrix());
         BuiltCodec b;
         b.label = "scalar+qjl b=" + std::to_string(p.bits) + " " +
-                  norm["rotation"].get<std::string>() + " m=" + std::to_string(p.m == 0 ? ctx.d : p.m);
+                  norm["rotation"].get<std::string>() +
+                  " m=" + std::to_string(p.m == 0 ? ctx.d : p.m);
         b.codec = std::move(codec);
         return b;
     };
