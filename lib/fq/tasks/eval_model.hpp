@@ -61,6 +61,10 @@ void run_eval_model(const ModelEvalOptions& opts);
 struct ModelTokens {
     std::vector<std::vector<std::int32_t>> sequences;
     std::string source;
+    // The exact-cache logits of each sequence, computed once by compare_on_model for the
+    // model in base_model and reused by later calls with the same model (plan, sweep).
+    mutable std::vector<std::vector<float>> base_logits;
+    mutable const model::LlamaWeights* base_model = nullptr;
 };
 // From a KV dump (token_ids, sequences) or a token file (input), or a text (with tokenizer).
 ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
