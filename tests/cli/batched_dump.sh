@@ -31,7 +31,7 @@ for L in range(2):
         assert x.shape == (3, 2, 40, 32) == bo[f"layer_{L}/{n}"].shape, x.shape
         assert np.array_equal(x.transpose(1, 0, 2, 3).reshape(y.shape), y), (L, n)
 cb, cs = h5py.File(f"{t}/b.fq.h5", "r"), h5py.File(f"{t}/s.fq.h5", "r")
-assert cb["layer_0/k"].attrs["axes"] == "bhtd", cb["layer_0/k"].attrs["axes"]
+assert cb["layer_0/k"].attrs["axes"] == b"bhtd", cb["layer_0/k"].attrs["axes"]
 jb, js, jo = (json.load(open(f"{t}/{x}.json")) for x in ("b", "s", "one"))
 assert jb["sequences"] == {"count": 3, "source": "segment_id within batch rows"}, jb["sequences"]
 assert js["sequences"] == {"count": 3, "source": "segment_id"}, js["sequences"]

@@ -90,9 +90,9 @@ run "$bin/fq-decode" -i "$tmp/byte.fq.h5" -o "$tmp/clean_slice.h5" --select laye
 expect_error "$bin/fq-decode" 3 -i "$tmp/byte.fq.h5" -o "$tmp/y.h5" --select layer_2/v --tokens 399:400 --heads 1
 corrupt table 'f["layer_0/k/block_sha256"][0, 0, 0] ^= 1'
 expect_error "$bin/fq-decode" 3 -i "$tmp/table.fq.h5" -o "$tmp/x.h5"
-corrupt version 'f.attrs["fq_format_version"] = np.int64(2)'
+corrupt version 'f.attrs["fq_format_version"] = np.int64(3)'
 expect_error "$bin/fq-decode" 3 -i "$tmp/version.fq.h5" -o "$tmp/x.h5"
-grep -q "unsupported fq_format_version 2" "$tmp/err" || fail "version: $(cat "$tmp/err")"
+grep -q "unsupported fq_format_version 3" "$tmp/err" || fail "version: $(cat "$tmp/err")"
 corrupt format 'del f.attrs["fq_format"]'
 expect_error "$bin/fq-decode" 3 -i "$tmp/format.fq.h5" -o "$tmp/x.h5"
 corrupt codebytes 'f["layer_1/k"].attrs["code_bytes"] = np.int64(1 << 40)'

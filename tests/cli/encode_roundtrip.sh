@@ -98,11 +98,11 @@ assert np.array_equal(sl, full[1:2, 150:420].astype(np.float32)) or \
 assert "fq_slice" in s["layer_3/k"].attrs
 # container: rates and codebook embedded
 c = h5py.File(f"{tmp}/fib.fq.h5", "r")
-assert c.attrs["fq_format"] == "fq-compressed" and c.attrs["fq_format_version"] == 1
+assert c.attrs["fq_format"] == b"fq-compressed" and c.attrs["fq_format_version"] == 2
 g0 = c["layer_0/k"]
 assert g0.attrs["code_bytes"] == 18 and g0.attrs["code_bits"] == 144.0 and g0.attrs["rate"] == 2.25
-cb = json.loads(bytes(c["codebooks/" + g0.attrs["codebook"][7:]][()]).decode())
-assert cb["content_hash"] == g0.attrs["codebook"] and cb["N"] == 16
+cb = json.loads(bytes(c["codebooks/" + g0.attrs["codebook"].decode()[7:]][()]).decode())
+assert cb["content_hash"] == g0.attrs["codebook"].decode() and cb["N"] == 16
 PY
 
 # Slices against a float32 full decode: exact equality.
@@ -162,7 +162,7 @@ run "$bin/fq-decode" -i "$tmp/bf16.fq.h5" -o "$tmp/bf16.out.h5" -q
 "$py" - "$tmp/bf16.h5" "$tmp/bf16.out.h5" "$tmp/bf16.fq.h5" <<'PY' || fail "bfloat16"
 import sys, h5py, numpy as np
 a, b, c = (h5py.File(p, "r") for p in sys.argv[1:4])
-assert c["layer_0/v"].attrs["dtype"] == "bfloat16"
+assert c["layer_0/v"].attrs["dtype"] == b"bfloat16"
 x = (a["layer_0/v"][()].astype(np.uint32) << 16).view(np.float32).astype(np.float64)
 y = b["layer_0/v"][()]
 assert y.dtype == np.float32 and "dtype" not in b["layer_0/v"].attrs

@@ -149,7 +149,7 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
         if (!in) throw IoError("cannot read '" + spec + "'");
         text = s.str();
     }
-    const JsonReader rd("codec file '" + spec + "'", ExitCode::usage);
+    const JsonReader rd("codec file '" + spec + "'", ExitCode::corrupt);
     Json doc = rd.parse(text);
     const CodecFamily* format_family =
         doc.is_object() && doc.contains("format") && doc["format"].is_string()
@@ -163,7 +163,7 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
     }
     // A codec description (checked by make_codec; per-tensor defaults still open).
     if (!family_of(doc))  // not an object, no "codec", unknown family: say which
-        normalize_description(doc, "codec file '" + spec + "'", ExitCode::usage);
+        normalize_description(doc, "codec file '" + spec + "'", ExitCode::corrupt);
     return with_header_defaults(std::move(doc), header, header_type);
 }
 

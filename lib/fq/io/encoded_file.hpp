@@ -51,7 +51,9 @@
 namespace fq::io {
 
 inline constexpr const char* k_container_format = "fq-compressed";
-inline constexpr int k_container_version = 1;  // the only version this build reads and writes
+// Written: version 2 (docs/FORMAT.md §2 changelog); read: versions 1 and 2.
+inline constexpr int k_container_version = 2;
+inline constexpr int k_container_min_version = 1;
 
 // One encoded dataset, as stored in its group's attributes.
 struct EncodedDataset {

@@ -9,6 +9,7 @@
 #include "fq/core/parallel.hpp"
 #include "fq/core/sha256.hpp"
 #include "fq/io/codec_factory.hpp"
+#include "fq/io/container_header.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/encoded_file_detail.hpp"
 #include "fq/io/hdf5_util.hpp"
@@ -223,17 +224,30 @@ EncodedFileReader::EncodedFileReader(const std::string& path) : m_impl(std::make
                 "not an fq compressed file (root attribute fq_format is not \"fq-compressed\")");
         if (!h5::has_attr(root, "fq_format_version")) m.corrupt("missing fq_format_version");
         const std::int64_t v = h5::read_attr_int(root, "fq_format_version");
-        if (v != k_container_version)
+        if (v < k_container_min_version || v > k_container_version)
             m.corrupt("unsupported fq_format_version " + std::to_string(v) +
-                      " (this build reads version " + std::to_string(k_container_version) + ")");
+                      " (this build reads versions " + std::to_string(k_container_min_version) +
+                      " to " + std::to_string(k_container_version) + ")");
         m.version = static_cast<int>(v);
-        m.writer_version =
-            h5::has_attr(root, "fq_version") ? h5::read_attr_string(root, "fq_version") : "";
         const JsonReader rd(path + ": fq_index", ExitCode::corrupt);
         const Json index = rd.parse(h5::read_attr_string(root, "fq_index"));
         rd.expect_keys(index, {"encoded", "copied"}, "fq_index");
         for (const char* key : {"encoded", "copied"})
             if (!index[key].is_array()) rd.fail(std::string(key) + " is not an array");
+        if (m.version >= 2) {
+            // Version 2: nothing else is used before the header checksum matches.
+            std::vector<std::string> copied;
+            for (const Json& p : index["copied"])
+                if (p.is_string()) copied.push_back(strip(p.get<std::string>()));
+            if (!h5::has_attr(root, k_header_digest_attr))
+                m.corrupt(std::string("missing ") + k_header_digest_attr);
+            const std::string want = h5::read_attr_string(root, k_header_digest_attr);
+            if (container_header_digest(root, copied) != want)
+                m.corrupt("header checksum mismatch (" + std::string(k_header_digest_attr) +
+                          "): the container's metadata is damaged");
+        }
+        m.writer_version =
+            h5::has_attr(root, "fq_version") ? h5::read_attr_string(root, "fq_version") : "";
         for (const Json& p : index["encoded"]) {
             if (!p.is_string()) rd.fail("encoded: not a string");
             const std::string s = strip(p.get<std::string>());

@@ -5,6 +5,7 @@
 
 #include "fq/core/error.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/io/container_header.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/encoded_file_detail.hpp"
 #include "fq/io/hdf5_util.hpp"
@@ -25,7 +26,7 @@ using Object = h5::TypedHandle<H5Oclose>;
 
 // Attribute names the container owns at the root (skipped when copying the dump's).
 const std::vector<std::string> k_root_attrs = {"fq_format", "fq_format_version", "fq_version",
-                                               "fq_index"};
+                                               "fq_index", k_header_digest_attr};
 
 const char* kind_name(KvKind k) {
     return to_string(k);
@@ -109,7 +110,7 @@ struct PendingDataset {
 }  // namespace
 
 struct EncodedFileWriter::Impl {
-    explicit Impl(const std::string& p) : out(p) {}
+    explicit Impl(const std::string& p) : out(p, h5::FileLayout::checksummed) {}
     h5::PendingFile out;
     std::set<std::string> codebooks;
     std::map<std::string, PendingDataset> open;
@@ -160,9 +161,9 @@ void EncodedFileWriter::Impl::embed(const std::string& hash, const std::string& 
     const std::string name = "codebooks/" + hash_hex(hash);
     h5::Dataset ds = make_u8_dataset(m.out.id(), name, {text.size()});
     h5::write_slab(ds.id(), H5T_NATIVE_UINT8, {}, {}, text.data());
-    h5::write_attr_string(ds.id(), "content_hash", hash);
-    h5::write_attr_string(ds.id(), "media_type", "application/json");
-    if (format != nullptr) h5::write_attr_string(ds.id(), "format", format);
+    h5::write_attr_fixed_string(ds.id(), "content_hash", hash);
+    h5::write_attr_fixed_string(ds.id(), "media_type", "application/json");
+    if (format != nullptr) h5::write_attr_fixed_string(ds.id(), "format", format);
     m.codebooks.insert(hash);
 }
 
@@ -196,16 +197,16 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
     pd.info = info;
     pd.info.path = p;
     h5::Group g = make_group(m.out.id(), p);
-    h5::write_attr_string(g.id(), "kind", kind_name(info.kind));
+    h5::write_attr_fixed_string(g.id(), "kind", kind_name(info.kind));
     h5::write_attr_int(g.id(), "layer", info.layer);
     write_attr_u64_array(g.id(), "shape", info.shape);
-    h5::write_attr_string(g.id(), "axes", info.axes);
-    h5::write_attr_string(g.id(), "dtype", info.dtype);
+    h5::write_attr_fixed_string(g.id(), "axes", info.axes);
+    h5::write_attr_fixed_string(g.id(), "dtype", info.dtype);
     h5::write_attr_int(g.id(), "heads", info.heads);
     h5::write_attr_int(g.id(), "tokens", info.tokens);
     h5::write_attr_int(g.id(), "d", info.d);
-    h5::write_attr_string(g.id(), "codec", info.codec.dump());
-    h5::write_attr_string(g.id(), "codebook", info.codebook);
+    h5::write_attr_fixed_string(g.id(), "codec", info.codec.dump());
+    h5::write_attr_fixed_string(g.id(), "codebook", info.codebook);
     h5::write_attr_int(g.id(), "code_bytes", static_cast<std::int64_t>(info.code_bytes));
     h5::write_attr_double(g.id(), "code_bits", info.code_bits);
     h5::write_attr_double(g.id(), "rate", info.rate());
@@ -274,7 +275,7 @@ void EncodedFileWriter::write_window(const std::string& path, const std::uint16_
     const std::size_t count =
         static_cast<std::size_t>(info.heads) * W * static_cast<std::size_t>(info.d);
     h5::Group g = h5::open_group(m.out.id(), p);
-    h5::write_attr_string(g.id(), "window_sha256",
+    h5::write_attr_fixed_string(g.id(), "window_sha256",
                           detail::window_digest(info.window, values, count));
     pd.window_written = true;
 }
@@ -292,7 +293,7 @@ void EncodedFileWriter::finish(const std::string& path) {
     if (!pd.digests.empty()) h5::write_slab(t.id(), H5T_NATIVE_UINT8, {}, {}, pd.digests.data());
     const std::string payload = "sha256:" + core::sha256_hex(pd.digests.data(), pd.digests.size());
     h5::Group g = h5::open_group(m.out.id(), p);
-    h5::write_attr_string(g.id(), "payload_sha256", payload);
+    h5::write_attr_fixed_string(g.id(), "payload_sha256", payload);
     m.open.erase(p);
 }
 
@@ -302,13 +303,13 @@ void EncodedFileWriter::copy_attrs(std::int64_t src_file, const std::string& src
     Object src = open_object(src_file, src_object);
     const std::string dst_path = strip(dst_object);
     if (dst_path.empty()) {
-        h5::copy_attrs(src.id(), m.out.id(), k_root_attrs);
+        h5::copy_attrs(src.id(), m.out.id(), k_root_attrs, /*fixed_strings=*/true);
         return;
     }
     const std::string target = onto_codes ? dst_path + "/codes" : dst_path;
     if (!h5::exists(m.out.id(), target)) make_group(m.out.id(), target);
     Object dst = open_object(m.out.id(), target);
-    h5::copy_attrs(src.id(), dst.id());
+    h5::copy_attrs(src.id(), dst.id(), {}, /*fixed_strings=*/true);
 }
 
 void EncodedFileWriter::copy_dataset(std::int64_t src_file, const std::string& path) {
@@ -319,7 +320,7 @@ void EncodedFileWriter::copy_dataset(std::int64_t src_file, const std::string& p
         m.out.path() + ": " + p + ": dataset path collides with the container's codebooks group");
     if (const auto slash = p.rfind('/'); slash != std::string::npos)
         make_group(m.out.id(), p.substr(0, slash));
-    h5::copy_object(src_file, p, m.out.id(), p);
+    h5::copy_object(src_file, p, m.out.id(), p, /*fixed_string_attrs=*/true);
     m.copied.push_back(p);
 }
 
@@ -327,13 +328,16 @@ void EncodedFileWriter::commit() {
     Impl& m = *m_impl;
     require(m.open.empty(), m.out.path() + ": a dataset was not finished");
     const hid_t root = m.out.id();
-    h5::write_attr_string(root, "fq_format", k_container_format);
+    h5::write_attr_fixed_string(root, "fq_format", k_container_format);
     h5::write_attr_int(root, "fq_format_version", k_container_version);
-    h5::write_attr_string(root, "fq_version", FQ_VERSION);
+    h5::write_attr_fixed_string(root, "fq_version", FQ_VERSION);
     Json index = Json::object();
     index["encoded"] = m.encoded;
     index["copied"] = m.copied;
-    h5::write_attr_string(root, "fq_index", index.dump());
+    h5::write_attr_fixed_string(root, "fq_index", index.dump());
+    // Last: the checksum over everything above (container_header.hpp).
+    h5::write_attr_fixed_string(root, k_header_digest_attr,
+                                container_header_digest(root, m.copied));
     m.out.commit();
 }
 

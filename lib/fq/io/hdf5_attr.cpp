@@ -134,6 +134,9 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
         return value;
     }
     const std::size_t size = H5Tget_size(type.id());
+    if (size > k_max_attr_string)
+        throw_corrupt(obj, "attribute '" + name + "': string of " + std::to_string(size) +
+                               " bytes, more than any fq file holds");
     std::string value(size, '\0');
     if (size > 0 && H5Aread(attr.id(), type.id(), value.data()) < 0)
         throw_io(obj, "cannot read attribute '" + name + "'");
@@ -159,12 +162,69 @@ void write_attr_string(hid_t obj, const std::string& name, const std::string& va
     write_scalar_attr(obj, name, type.id(), type.id(), &ptr);
 }
 
-void copy_attrs(hid_t src, hid_t dst, const std::vector<std::string>& skip) {
+void write_attr_fixed_string(hid_t obj, const std::string& name, const std::string& value) {
+    silence_errors();
+    Datatype type(H5Tcopy(H5T_C_S1), obj, "cannot copy string type");
+    if (H5Tset_size(type.id(), std::max<std::size_t>(value.size(), 1)) < 0 ||
+        H5Tset_strpad(type.id(), H5T_STR_NULLPAD) < 0 ||
+        H5Tset_cset(type.id(), H5T_CSET_UTF8) < 0)
+        throw_io(obj, "cannot make a string type for attribute '" + name + "'");
+    const std::string padded = value.empty() ? std::string(1, '\0') : value;
+    write_scalar_attr(obj, name, type.id(), type.id(), padded.data());
+}
+
+namespace {
+
+// Copies a variable-length string attribute (any shape) as a fixed-length one.
+void copy_string_attr_fixed(hid_t src, hid_t dst, const std::string& name, hid_t attr,
+                            hid_t space) {
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n < 0 || static_cast<std::size_t>(n) > k_max_attr_string)
+        throw_corrupt(src, "attribute '" + name + "': invalid size");
+    Datatype mem(H5Tcopy(H5T_C_S1), src, "cannot copy string type");
+    H5Tset_size(mem.id(), H5T_VARIABLE);
+    H5Tset_cset(mem.id(), H5T_CSET_UTF8);
+    std::vector<char*> ptrs(static_cast<std::size_t>(n), nullptr);
+    if (n > 0 && H5Aread(attr, mem.id(), ptrs.data()) < 0)
+        throw_io(src, "cannot read attribute '" + name + "'");
+    std::vector<std::string> values;
+    for (char* p : ptrs) values.emplace_back(p != nullptr ? p : "");
+    if (n > 0) reclaim(mem.id(), space, ptrs.data());
+    std::size_t width = 1;
+    for (const std::string& v : values) width = std::max(width, v.size());
+    std::string packed(values.size() * width, '\0');
+    for (std::size_t i = 0; i < values.size(); ++i) packed.replace(i * width, values[i].size(), values[i]);
+    Datatype fixed(H5Tcopy(H5T_C_S1), dst, "cannot copy string type");
+    H5Tset_size(fixed.id(), width);
+    H5Tset_strpad(fixed.id(), H5T_STR_NULLPAD);
+    H5Tset_cset(fixed.id(), H5T_CSET_UTF8);
+    if (H5Aexists(dst, name.c_str()) > 0 && H5Adelete(dst, name.c_str()) < 0)
+        throw_io(dst, "cannot replace attribute '" + name + "'");
+    Attribute out(H5Acreate2(dst, name.c_str(), fixed.id(), space, H5P_DEFAULT, H5P_DEFAULT), dst,
+                  ("cannot create attribute '" + name + "'").c_str());
+    if (n > 0 && H5Awrite(out.id(), fixed.id(), packed.data()) < 0)
+        throw_io(dst, "cannot write attribute '" + name + "'");
+}
+
+}  // namespace
+
+void copy_attrs(hid_t src, hid_t dst, const std::vector<std::string>& skip, bool fixed_strings) {
     for (const std::string& name : list_attrs(src)) {
         if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
         Attribute attr = open_attr(src, name);
         Datatype ftype(H5Aget_type(attr.id()), src, "cannot get attribute type");
         if (H5Tdetect_class(ftype.id(), H5T_REFERENCE) > 0) continue;
+        if (fixed_strings) {
+            if (H5Tget_class(ftype.id()) == H5T_STRING && H5Tis_variable_str(ftype.id()) > 0) {
+                Dataspace sp(H5Aget_space(attr.id()), src, "cannot get attribute dataspace");
+                copy_string_attr_fixed(src, dst, name, attr.id(), sp.id());
+                continue;
+            }
+            if (H5Tdetect_class(ftype.id(), H5T_VLEN) > 0 ||
+                (H5Tget_class(ftype.id()) != H5T_STRING &&
+                 H5Tdetect_class(ftype.id(), H5T_STRING) > 0))
+                continue;  // variable-length data nested in other types: not carried
+        }
         Datatype mtype(H5Tget_native_type(ftype.id(), H5T_DIR_ASCEND), src,
                        "cannot get native type");
         Dataspace space(H5Aget_space(attr.id()), src, "cannot get attribute dataspace");

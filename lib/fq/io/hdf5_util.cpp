@@ -156,12 +156,16 @@ File open_file(const std::string& path, bool writable) {
     return File(id);
 }
 
-File create_file(const std::string& path) {
+File create_file(const std::string& path, FileLayout layout) {
     silence_errors();
     // Strong close: H5Fclose also closes objects still open, so close_file() really ends
     // all writing before a PendingFile is renamed.
     PropList fapl(H5Pcreate(H5P_FILE_ACCESS), H5P_DEFAULT, "cannot create property list");
     H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG);
+    // Both bounds pinned: the same objects whatever HDF5 1.10+ writes the file.
+    if (layout == FileLayout::checksummed &&
+        H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V110, H5F_LIBVER_V110) < 0)
+        throw_io(path, "cannot set the HDF5 1.10 file format");
     PropList fcpl = untimed_plist(H5P_FILE_CREATE);  // the root group's times
     const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
     if (id < 0) throw_io(path, "cannot create file");
@@ -175,14 +179,14 @@ void close_file(File& file) {
     if (H5Fflush(id, H5F_SCOPE_LOCAL) < 0 || H5Fclose(id) < 0) throw_io(name, "cannot close file");
 }
 
-PendingFile::PendingFile(std::string path) : m_path(std::move(path)) {
+PendingFile::PendingFile(std::string path, FileLayout layout) : m_path(std::move(path)) {
     static std::atomic<unsigned> counter{0};
     const std::filesystem::path dir = std::filesystem::path(m_path).parent_path();
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
         throw IoError(m_path + ": cannot create output: no such directory " + dir.string());
     m_temp = m_path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    m_file = create_file(m_temp);
+    m_file = create_file(m_temp, layout);
 }
 
 PendingFile::~PendingFile() {
@@ -289,11 +293,21 @@ bool natural_less(std::string_view a, std::string_view b) {
 }
 
 void copy_object(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
-                 const std::string& dst_path) {
+                 const std::string& dst_path, bool fixed_string_attrs) {
     silence_errors();
     make_parents(dst_loc, dst_path);
-    if (H5Ocopy(src_loc, src_path.c_str(), dst_loc, dst_path.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+    PropList ocpy(H5Pcreate(H5P_OBJECT_COPY), H5P_DEFAULT, "cannot create property list");
+    if (fixed_string_attrs && H5Pset_copy_object(ocpy.id(), H5O_COPY_WITHOUT_ATTR_FLAG) < 0)
+        throw_io(src_loc, "cannot set copy flags");
+    if (H5Ocopy(src_loc, src_path.c_str(), dst_loc, dst_path.c_str(), ocpy.id(), H5P_DEFAULT) < 0)
         throw_io(src_loc, "cannot copy " + strip_slash(src_path));
+    if (!fixed_string_attrs) return;
+    using Object = TypedHandle<H5Oclose>;
+    Object from(H5Oopen(src_loc, src_path.c_str(), H5P_DEFAULT), src_loc,
+                ("cannot open " + strip_slash(src_path)).c_str());
+    Object to(H5Oopen(dst_loc, dst_path.c_str(), H5P_DEFAULT), dst_loc,
+              ("cannot open " + strip_slash(dst_path)).c_str());
+    copy_attrs(from.id(), to.id(), {}, /*fixed_strings=*/true);
 }
 
 // --- datasets ----------------------------------------------------------------------------

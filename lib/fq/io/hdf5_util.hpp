@@ -102,8 +102,13 @@ PropList untimed_plist(hid_t cls);
 // Opens an existing file, read-only (H5F_ACC_RDONLY: the input is never modified) unless
 // `writable`. IoError "<path>: no such file" / "<path>: not an HDF5 file" / HDF5 failure.
 File open_file(const std::string& path, bool writable = false);
+// How a new file is laid out. `legacy`: HDF5's default, oldest file-format objects (readable
+// by HDF5 1.8; what h5py writes). `checksummed`: the HDF5 1.10 format (superblock v3,
+// version 2 object headers, new chunk indexes), every metadata object checksummed, so that a
+// damaged byte in metadata is refused by the library instead of parsed (fq containers).
+enum class FileLayout { legacy, checksummed };
 // Creates `path`, truncating an existing file; its root group records no times.
-File create_file(const std::string& path);
+File create_file(const std::string& path, FileLayout layout = FileLayout::legacy);
 // Flushes and closes, reporting a failure (a destructor cannot) as IoError.
 void close_file(File& file);
 
@@ -113,7 +118,7 @@ void close_file(File& file);
 // `path` on commit (refusing to, without --force, is the caller's decision).
 class PendingFile {
 public:
-    explicit PendingFile(std::string path);
+    explicit PendingFile(std::string path, FileLayout layout = FileLayout::legacy);
     ~PendingFile();
     PendingFile(const PendingFile&) = delete;
     PendingFile& operator=(const PendingFile&) = delete;
@@ -160,8 +165,10 @@ bool natural_less(std::string_view a, std::string_view b);
 // H5Ocopy copies object headers as they are, times included: a source object that records
 // times (HDF5's default; h5py and fq write none) keeps them in the copy. The output then
 // still depends only on the input's bytes, never on when the copy was made.
+// With `fixed_string_attrs`, the attributes are carried by copy_attrs(..., fixed_strings)
+// instead (variable-length strings become fixed-length: fq containers).
 void copy_object(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
-                 const std::string& dst_path);
+                 const std::string& dst_path, bool fixed_string_attrs = false);
 
 // --- datasets ----------------------------------------------------------------------------
 

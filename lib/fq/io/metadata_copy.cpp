@@ -40,7 +40,8 @@ void DumpToContainer::verbatim(const std::string& path) {
 
 void ContainerToDump::root() {
     h5::copy_attrs(static_cast<hid_t>(m_src.file_id()), static_cast<hid_t>(m_dst.file_id()),
-                   {"fq_format", "fq_format_version", "fq_version", "fq_index"});
+                   {"fq_format", "fq_format_version", "fq_version", "fq_index",
+                    "fq_header_sha256"});
 }
 
 void ContainerToDump::groups(const std::string& path) {

@@ -16,6 +16,7 @@
 #include "fq/core/rng.hpp"
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/codec_factory.hpp"
+#include "fq/io/container_header.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/gsrq_file.hpp"
 #include "fq/io/hdf5_util.hpp"
@@ -84,9 +85,17 @@ std::vector<std::uint8_t> write_small(const std::string& path) {
 
 // Opens path writable and runs f(file id).
 template <class F>
-void modify(const std::string& path, F f) {
+void modify(const std::string& path, F f, bool reseal = true) {
     h5::File file = h5::open_file(path, true);
     f(file.id());
+    // Resealed: the header checksum recomputed over the change, so that the reader's own
+    // checks behind it are what the test reaches (reseal = false: the checksum's).
+    if (reseal) {
+        const auto index = nlohmann::json::parse(h5::read_attr_string(file.id(), "fq_index"));
+        h5::write_attr_fixed_string(
+            file.id(), k_header_digest_attr,
+            container_header_digest(file.id(), index["copied"].get<std::vector<std::string>>()));
+    }
     h5::close_file(file);
 }
 
@@ -98,7 +107,7 @@ TEST_SUITE("encoded_file") {
         const std::string path = tmp / "a.fq.h5";
         const auto all = write_small(path);
         EncodedFileReader r(path);
-        CHECK(r.format_version() == 1);
+        CHECK(r.format_version() == 2);
         REQUIRE(r.datasets().size() == 1);
         const EncodedDataset& e = r.dataset("/layer_0/k");
         CHECK(e.heads == 3);
@@ -181,18 +190,18 @@ TEST_SUITE("encoded_file") {
         }
         {
             const std::string p = copy("version.fq.h5");
-            modify(p, [](hid_t f) { h5::write_attr_int(f, "fq_format_version", 2); });
+            modify(p, [](hid_t f) { h5::write_attr_int(f, "fq_format_version", 3); });
             try {
                 EncodedFileReader r(p);
                 FAIL("no error");
             } catch (const CorruptError& err) {
-                CHECK(std::string(err.what()).find("unsupported fq_format_version 2") !=
+                CHECK(std::string(err.what()).find("unsupported fq_format_version 3") !=
                       std::string::npos);
             }
         }
         {
             const std::string p = copy("format.fq.h5");
-            modify(p, [](hid_t f) { h5::write_attr_string(f, "fq_format", "something-else"); });
+            modify(p, [](hid_t f) { h5::write_attr_fixed_string(f, "fq_format", "something-else"); });
             CHECK_THROWS_AS(EncodedFileReader{p}, CorruptError);
         }
         for (const char* attr : {"code_bytes", "tokens", "heads", "block_tokens"}) {
@@ -208,7 +217,7 @@ TEST_SUITE("encoded_file") {
             const std::string p = copy("codec.fq.h5");
             modify(p, [](hid_t f) {
                 h5::Group g = h5::open_group(f, "layer_0/k");
-                h5::write_attr_string(g.id(), "codec",
+                h5::write_attr_fixed_string(g.id(), "codec",
                                       R"({"codec": "scalar", "codebook": "x", "extra": 1})");
             });
             CHECK_THROWS_AS(EncodedFileReader{p}, CorruptError);
@@ -230,6 +239,31 @@ TEST_SUITE("encoded_file") {
             EncodedFileReader r(p);
             CHECK_THROWS_AS(r.codebook(hash), CorruptError);
             CHECK_THROWS_AS(r.codebook("sha256:" + std::string(64, '0')), CorruptError);
+        }
+        {
+            // Version 2: any change to the metadata without resealing is refused up front,
+            // naming the header checksum; the same change resealed reads (the reader's own
+            // checks then see a valid value).
+            const auto set_layer = [](hid_t f) {
+                h5::Group g = h5::open_group(f, "layer_0/k");
+                h5::write_attr_int(g.id(), "layer", 7);
+            };
+            const std::string p = copy("unsealed.fq.h5");
+            modify(p, set_layer, /*reseal=*/false);
+            try {
+                EncodedFileReader r(p);
+                FAIL("no error");
+            } catch (const CorruptError& err) {
+                CHECK(std::string(err.what()).find("header checksum mismatch") != std::string::npos);
+            }
+            const std::string q = copy("resealed.fq.h5");
+            modify(q, set_layer);
+            CHECK(EncodedFileReader(q).dataset("layer_0/k").layer == 7);
+            CHECK(EncodedFileReader(q).format_version() == 2);
+            // A variable-length string where a version 2 writer puts fixed ones: refused.
+            const std::string v = copy("vlen.fq.h5");
+            modify(v, [](hid_t f) { h5::write_attr_string(f, "note", "x"); }, false);
+            CHECK_THROWS_AS(EncodedFileReader{v}, CorruptError);
         }
         {
             const std::string p = copy("trunc.fq.h5");
