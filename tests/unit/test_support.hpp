@@ -55,6 +55,14 @@ inline std::vector<float> randn(std::size_t count, std::uint64_t seed, float sig
 }
 
 // The exact Lloyd-Max scalar codebook of b = bits at dimension d (Haar rotation, seed 1).
+// A JSON file as written, without its file_sha256 seal line (io/json_util.hpp): what a
+// hand edit must produce, so tests can edit it and reach the reader's other checks.
+inline std::string drop_file_seal(const std::string& text) {
+    const std::string prefix = "{\n \"file_sha256\": \"sha256:";
+    REQUIRE(text.rfind(prefix, 0) == 0);
+    return "{\n" + text.substr(prefix.size() + 64 + 3);
+}
+
 inline io::UniversalCodebook scalar_codebook(int d, int bits) {
     return io::make_scalar_codebook(codecs::lloyd_max_scalar(d, bits), 1e-12,
                                     core::RotationKind::haar, 1);

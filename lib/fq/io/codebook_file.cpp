@@ -301,12 +301,12 @@ UniversalCodebook make_scalar_codebook(const codecs::ScalarQuantizer& q, double 
 
 std::string serialize_codebook(const UniversalCodebook& cb) {
     check_writable(cb);
-    return dump_readable(to_document(cb)) + "\n";
+    return seal_json_file(dump_readable(to_document(cb)) + "\n");
 }
 
 UniversalCodebook parse_codebook(const std::string& text, const std::string& name) {
     const JsonReader rd("codebook file '" + name + "'", ExitCode::corrupt);
-    Json doc = rd.parse(text);
+    Json doc = rd.parse(unseal_json_file(text, rd));
     if (!doc.is_object()) rd.fail("not a JSON object");
 
     // Format and version first, so that a newer file is reported as such rather than by

@@ -320,7 +320,7 @@ void EncodedFileWriter::copy_dataset(std::int64_t src_file, const std::string& p
         m.out.path() + ": " + p + ": dataset path collides with the container's codebooks group");
     if (const auto slash = p.rfind('/'); slash != std::string::npos)
         make_group(m.out.id(), p.substr(0, slash));
-    h5::copy_object(src_file, p, m.out.id(), p, /*fixed_string_attrs=*/true);
+    h5::copy_dataset(src_file, p, m.out.id(), p, /*fixed_string_attrs=*/true);
     m.copied.push_back(p);
 }
 

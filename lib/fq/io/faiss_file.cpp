@@ -2,6 +2,7 @@
 
 #include "fq/core/error.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/io/json_util.hpp"
 #include "fq/io/text_file.hpp"
 
 using Json = nlohmann::ordered_json;
@@ -50,16 +51,18 @@ std::string serialize_faiss(const FaissCodebookFile& f) {
     j["construction"] = f.construction.is_object() ? f.construction : Json::object();
     j["content_hash"] = faiss_content_hash(bytes);
     j["index"] = to_hex(bytes);
-    return j.dump(2) + "\n";
+    return seal_json_file(j.dump(2) + "\n");
 }
 
 FaissCodebookFile parse_faiss(const std::string& text, const std::string& name) {
     auto fail = [&](const std::string& what) -> void {
         throw CorruptError("faiss codebook file '" + name + "': " + what);
     };
+    const std::string inner =
+        unseal_json_file(text, JsonReader("faiss codebook file '" + name + "'", ExitCode::corrupt));
     Json j;
     try {
-        j = Json::parse(text);
+        j = Json::parse(inner);
     } catch (const std::exception& e) {
         fail(std::string("not JSON: ") + e.what());
     }

@@ -113,12 +113,12 @@ std::string serialize_gsrq(const GsrqCodebookFile& f) {
     }
     j["stages"] = std::move(stages);
     j["content_hash"] = gsrq_content_hash(c);
-    return dump_readable(j) + "\n";
+    return seal_json_file(dump_readable(j) + "\n");
 }
 
 GsrqCodebookFile parse_gsrq(const std::string& text, const std::string& name) {
     const JsonReader rd("gsrq codebook file '" + name + "'", ExitCode::corrupt);
-    const Json doc = rd.parse(text);
+    const Json doc = rd.parse(unseal_json_file(text, rd));
     if (!doc.is_object() || !doc.contains("format") || doc["format"] != k_gsrq_format)
         rd.fail("not a gsrq codebook file (format is not \"" + std::string(k_gsrq_format) + "\")");
     if (!doc.contains("format_version") || !doc["format_version"].is_number_integer() ||

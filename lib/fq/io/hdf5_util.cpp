@@ -292,22 +292,74 @@ bool natural_less(std::string_view a, std::string_view b) {
     return a < b;  // equal up to leading zeros: any total order will do
 }
 
-void copy_object(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
-                 const std::string& dst_path, bool fixed_string_attrs) {
+void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
+                  const std::string& dst_path, bool fixed_string_attrs) {
     silence_errors();
+    const std::string where = describe(src_loc) + ": " + strip_slash(src_path);
+    Dataset src = open_dataset(src_loc, src_path);
+    check_extent(src.id(), where);
+    Datatype ftype(H5Dget_type(src.id()), src.id(), "cannot get datatype");
+    Datatype type(H5Tcopy(ftype.id()), src.id(), "cannot copy datatype");  // transient
+    const bool vlen = (H5Tget_class(type.id()) == H5T_STRING && H5Tis_variable_str(type.id()) > 0) ||
+                      H5Tdetect_class(type.id(), H5T_VLEN) > 0;
+    Dataspace fspace(H5Dget_space(src.id()), src.id(), "cannot get dataspace");
+    const std::vector<hsize_t> dims = dataset_dims(src.id());
+    PropList dcpl(H5Dget_create_plist(src.id()), src.id(), "cannot get creation properties");
+    // Data in other files (external storage, virtual datasets) is copied into this one.
+    if (H5Pget_layout(dcpl.id()) == H5D_VIRTUAL || H5Pget_external_count(dcpl.id()) != 0)
+        dcpl = PropList(H5Pcreate(H5P_DATASET_CREATE), src.id(), "cannot create property list");
+    if (H5Pset_obj_track_times(dcpl.id(), false) < 0) throw_io(src.id(), "cannot set track times");
     make_parents(dst_loc, dst_path);
-    PropList ocpy(H5Pcreate(H5P_OBJECT_COPY), H5P_DEFAULT, "cannot create property list");
-    if (fixed_string_attrs && H5Pset_copy_object(ocpy.id(), H5O_COPY_WITHOUT_ATTR_FLAG) < 0)
-        throw_io(src_loc, "cannot set copy flags");
-    if (H5Ocopy(src_loc, src_path.c_str(), dst_loc, dst_path.c_str(), ocpy.id(), H5P_DEFAULT) < 0)
-        throw_io(src_loc, "cannot copy " + strip_slash(src_path));
-    if (!fixed_string_attrs) return;
-    using Object = TypedHandle<H5Oclose>;
-    Object from(H5Oopen(src_loc, src_path.c_str(), H5P_DEFAULT), src_loc,
-                ("cannot open " + strip_slash(src_path)).c_str());
-    Object to(H5Oopen(dst_loc, dst_path.c_str(), H5P_DEFAULT), dst_loc,
-              ("cannot open " + strip_slash(dst_path)).c_str());
-    copy_attrs(from.id(), to.id(), {}, /*fixed_strings=*/true);
+    Dataspace dspace(H5Scopy(fspace.id()), src.id(), "cannot copy dataspace");
+    if (!dims.empty() && H5Sset_extent_simple(dspace.id(), static_cast<int>(dims.size()),
+                                              dims.data(), dims.data()) < 0)
+        throw_io(src.id(), "cannot size dataspace");
+    Dataset dst(H5Dcreate2(dst_loc, dst_path.c_str(), type.id(), dspace.id(), H5P_DEFAULT,
+                           dcpl.id(), H5P_DEFAULT),
+                dst_loc, (strip_slash(dst_path) + ": cannot create dataset").c_str());
+
+    // Slabs of whole rows along the first axis (one slab for a scalar or an empty dataset).
+    const std::size_t elem = H5Tget_size(type.id());
+    double row = static_cast<double>(elem);
+    for (std::size_t i = 1; i < dims.size(); ++i) row *= static_cast<double>(dims[i]);
+    constexpr double k_slab = 64.0 * (1 << 20);
+    if (row > k_slab) throw CorruptError(where + ": rows too large to copy");
+    const hsize_t rows = dims.empty() ? 1 : dims[0];
+    const hsize_t step =
+        dims.empty() || row == 0 ? rows : std::max<hsize_t>(1, static_cast<hsize_t>(k_slab / row));
+    std::vector<unsigned char> buf;
+    for (hsize_t r = 0; r < rows; r += step) {
+        const hsize_t n = std::min(step, rows - r);
+        Dataspace fs(H5Scopy(fspace.id()), src.id(), "cannot copy dataspace");
+        Dataspace ds(H5Scopy(dspace.id()), src.id(), "cannot copy dataspace");
+        Dataspace ms(H5Screate(H5S_SCALAR), src.id(), "cannot create dataspace");
+        if (!dims.empty()) {
+            std::vector<hsize_t> start(dims.size(), 0), count = dims;
+            start[0] = r;
+            count[0] = n;
+            ms = Dataspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                           src.id(), "cannot create dataspace");
+            for (hid_t sp : {fs.id(), ds.id()})
+                if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                                        nullptr) < 0)
+                    throw_io(src.id(), "cannot select");
+        }
+        const hssize_t points = H5Sget_select_npoints(ms.id());
+        if (points <= 0) continue;
+        buf.assign(static_cast<std::size_t>(points) * elem, 0);
+        if (H5Dread(src.id(), type.id(), ms.id(), fs.id(), H5P_DEFAULT, buf.data()) < 0)
+            throw_io(src.id(), "cannot read " + strip_slash(src_path));
+        const herr_t wrote = H5Dwrite(dst.id(), type.id(), ms.id(), ds.id(), H5P_DEFAULT, buf.data());
+        if (vlen) {
+#if H5_VERSION_GE(1, 12, 0)
+            H5Treclaim(type.id(), ms.id(), H5P_DEFAULT, buf.data());
+#else
+            H5Dvlen_reclaim(type.id(), ms.id(), H5P_DEFAULT, buf.data());
+#endif
+        }
+        if (wrote < 0) throw_io(dst_loc, "cannot write " + strip_slash(dst_path));
+    }
+    copy_attrs(src.id(), dst.id(), {}, fixed_string_attrs);
 }
 
 // --- datasets ----------------------------------------------------------------------------
@@ -348,6 +400,36 @@ std::vector<hsize_t> dataset_dims(hid_t dataset) {
 
 Datatype dataset_type(hid_t dataset) {
     return Datatype(H5Dget_type(dataset), dataset, "cannot get datatype");
+}
+
+void check_extent(hid_t dataset, const std::string& where) {
+    Dataspace space(H5Dget_space(dataset), dataset, "cannot get dataspace");
+    const int rank = H5Sget_simple_extent_ndims(space.id());
+    if (rank < 0 || rank > H5S_MAX_RANK) throw CorruptError(where + ": invalid dataspace");
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank)), max(static_cast<std::size_t>(rank));
+    if (H5Sget_simple_extent_dims(space.id(), dims.data(), max.data()) < 0)
+        throw CorruptError(where + ": invalid dataspace");
+    double bytes = static_cast<double>(H5Tget_size(Datatype(H5Dget_type(dataset), dataset,
+                                                            "cannot get datatype").id()));
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+        if (max[i] != H5S_UNLIMITED && dims[i] > max[i])
+            throw CorruptError(where + ": dimension " + std::to_string(i) + " (" +
+                               std::to_string(dims[i]) + ") exceeds its maximum (" +
+                               std::to_string(max[i]) + "): damaged");
+        bytes *= static_cast<double>(dims[i]);
+    }
+    PropList dcpl(H5Dget_create_plist(dataset), dataset, "cannot get creation properties");
+    if (H5Pget_layout(dcpl.id()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.id()) != 0) return;
+    const hid_t file = H5Iget_file_id(dataset);
+    hsize_t size = 0;
+    const herr_t rc = file < 0 ? -1 : H5Fget_filesize(file, &size);
+    if (file >= 0) H5Fclose(file);
+    if (rc < 0) throw_io(dataset, "cannot get the file size");
+    // Unwritten contiguous data has no storage (and reads as fill values).
+    if (bytes > static_cast<double>(size) && H5Dget_storage_size(dataset) > 0)
+        throw CorruptError(where + ": " + std::to_string(static_cast<std::uint64_t>(bytes)) +
+                           " bytes of data in a file of " + std::to_string(size) +
+                           ": truncated or damaged");
 }
 
 namespace {

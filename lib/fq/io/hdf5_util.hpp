@@ -160,15 +160,14 @@ std::vector<std::string> list_datasets(hid_t loc);
 // bytewise so the order is total.
 bool natural_less(std::string_view a, std::string_view b);
 
-// Copies the object at src_path (a dataset or a whole group, with its attributes) verbatim
-// to dst_path in dst_loc (which may be another file), creating intermediate groups (untimed).
-// H5Ocopy copies object headers as they are, times included: a source object that records
-// times (HDF5's default; h5py and fq write none) keeps them in the copy. The output then
-// still depends only on the input's bytes, never on when the copy was made.
-// With `fixed_string_attrs`, the attributes are carried by copy_attrs(..., fixed_strings)
-// instead (variable-length strings become fixed-length: fq containers).
-void copy_object(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
-                 const std::string& dst_path, bool fixed_string_attrs = false);
+// Copies the dataset at src_path (values, type, shape, chunking and filters, attributes) to
+// dst_path in dst_loc (which may be another file), creating intermediate groups (untimed).
+// By value, slab by slab (at most 64 MiB in memory), after check_extent(): not H5Ocopy, whose
+// metadata copying crashed inside libhdf5 on damaged input files. The copy records no
+// times, so the output depends only on the input's bytes. With `fixed_string_attrs`, the
+// attributes go through copy_attrs(..., fixed_strings) (fq containers).
+void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
+                  const std::string& dst_path, bool fixed_string_attrs = false);
 
 // --- datasets ----------------------------------------------------------------------------
 
@@ -180,7 +179,11 @@ Dataset create_dataset(hid_t loc, const std::string& path, hid_t file_type,
                        const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk = {});
 
 std::vector<hsize_t> dataset_dims(hid_t dataset);  // current extent, C order
-Datatype dataset_type(hid_t dataset);              // the stored (file) type
+Datatype dataset_type(hid_t dataset);
+// Refuses (CorruptError "<where>: ...") a dataset whose extent a damaged file could fake:
+// a dimension beyond its maximum, or contiguous unfiltered data larger than the whole file.
+// Call before sizing anything by the dims of a dataset from an untrusted file.
+void check_extent(hid_t dataset, const std::string& where);              // the stored (file) type
 
 // Reads / writes the hyperslab [start, start + count) (one entry per axis, C order) between
 // the dataset and a dense C-order buffer of prod(count) elements of `mem_type`; HDF5

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <stdexcept>
+#include <string_view>
+
+#include "fq/core/sha256.hpp"
 
 namespace fq::io {
 
@@ -135,6 +139,34 @@ void JsonReader::check_finite(const Json& v, const std::string& where) const {
         fail("non-finite number in " + where);
     if (v.is_array() || v.is_object())
         for (const auto& e : v) check_finite(e, where);
+}
+
+namespace {
+constexpr std::string_view k_seal_prefix = "{\n \"file_sha256\": \"sha256:";
+constexpr std::string_view k_seal_suffix = "\",\n";
+}  // namespace
+
+std::string seal_json_file(const std::string& text) {
+    if (text.rfind("{\n", 0) != 0) throw std::logic_error("seal_json_file: not a JSON object");
+    return std::string(k_seal_prefix) + core::sha256_hex(text.data(), text.size()) +
+           std::string(k_seal_suffix) + text.substr(2);
+}
+
+std::string unseal_json_file(const std::string& text, const JsonReader& rd) {
+    const std::size_t body = k_seal_prefix.size() + 64 + k_seal_suffix.size();
+    if (text.rfind(k_seal_prefix, 0) != 0) {
+        if (text.find("\"file_sha256\"") != std::string::npos)
+            rd.fail("damaged file_sha256 line");
+        return text;
+    }
+    if (text.size() < body || text.compare(k_seal_prefix.size() + 64, k_seal_suffix.size(),
+                                           k_seal_suffix) != 0)
+        rd.fail("damaged file_sha256 line");
+    std::string inner = "{\n" + text.substr(body);
+    if (core::sha256_hex(inner.data(), inner.size()) != text.substr(k_seal_prefix.size(), 64))
+        rd.fail("file_sha256 mismatch: the file is damaged or was edited (an edited file must "
+                "drop its file_sha256 line)");
+    return inner;
 }
 
 }  // namespace fq::io

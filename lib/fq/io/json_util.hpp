@@ -25,6 +25,16 @@ std::string dump_readable(const nlohmann::ordered_json& value);
 // Replaces line breaks by spaces (error messages are one line).
 std::string one_line(std::string s);
 
+// File seals. seal_json_file(text), for text a JSON object starting "{\n", inserts as its
+// first member the line ' "file_sha256": "sha256:<hex>",' where hex is the SHA-256 of text
+// itself: a codebook file's every byte (training record and whitespace included) is then
+// checked, not only the hashed codewords. unseal_json_file gives back the sealed text, or
+// fails (rd) on a mismatch or a damaged seal line; an unsealed text (written by hand or by
+// an older fq) is returned as is.
+std::string seal_json_file(const std::string& text);
+class JsonReader;
+std::string unseal_json_file(const std::string& text, const JsonReader& rd);
+
 class JsonReader {
 public:
     // Failures throw an fq::Error of `code` (corrupt or usage) with message

@@ -339,6 +339,7 @@ DatasetInfo KvDumpReader::info(const std::string& dataset, const std::string& ax
         throw IoError(m.path + ": " + info.path + ": no such dataset");
     const Opened& o = m.opened(info.path);
     const std::string where = m.path + ": " + info.path;
+    h5::check_extent(o.ds.id(), where);
     const std::vector<hsize_t> dims = h5::dataset_dims(o.ds.id());
     // A 4-D dataset under a 3-D order: a leading batch axis (bhtd for htd).
     const AxisOrder axes =
@@ -352,7 +353,7 @@ DatasetInfo KvDumpReader::info(const std::string& dataset, const std::string& ax
     const int ah = axes.axis_of('h');
     const hsize_t heads = ah < 0 ? 1 : dims[static_cast<std::size_t>(ah)];
     const hsize_t d = dims[static_cast<std::size_t>(axes.axis_of('d'))];
-    if (heads > INT_MAX || d > INT_MAX || d == 0)
+    if (heads > INT_MAX || d > k_max_head_dim || d == 0)
         throw CorruptError(where + ": unsupported shape (heads " + std::to_string(heads) + ", d " +
                            std::to_string(d) + ")");
     info.heads = static_cast<int>(heads);
@@ -467,6 +468,7 @@ std::vector<std::int64_t> KvDumpReader::read_integers(const std::string& dataset
     const std::string name(strip_slash(dataset));
     const std::string where = m.path + ": " + name;
     h5::Dataset ds = h5::open_dataset(m.file.id(), name);
+    h5::check_extent(ds.id(), m.path + ": " + name);
     const h5::Datatype type = h5::dataset_type(ds.id());
     if (H5Tget_class(type.id()) != H5T_INTEGER)
         throw CorruptError(where + ": expected an integer dataset");

@@ -104,6 +104,10 @@ struct KvDumpLayout {
     std::string q_glob, k_glob, v_glob;
 };
 
+// The largest head dimension a dump may have (MLA latents are 576): a larger d is refused as
+// damaged (CorruptError) rather than sized into buffers or codebooks.
+inline constexpr std::uint64_t k_max_head_dim = 1 << 16;
+
 // What a vector dataset holds, from its metadata only (no data read).
 struct DatasetInfo {
     std::string path;                 // full path without the leading '/', e.g. "layer_0/k"

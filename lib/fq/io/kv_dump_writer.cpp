@@ -164,7 +164,7 @@ void KvDumpWriter::copy_dataset(const KvDumpReader& src, const std::string& data
     const std::string name(strip_slash(dataset));
     const hid_t sfile = static_cast<hid_t>(src.file_id());
     if (!h5::is_dataset(sfile, name)) throw IoError(src.path() + ": " + name + ": no such dataset");
-    h5::copy_object(sfile, name, m_impl->out.id(), name);
+    h5::copy_dataset(sfile, name, m_impl->out.id(), name);
 }
 
 void KvDumpWriter::commit() {

@@ -67,7 +67,7 @@ void ContainerToDump::decoded(const std::string& path, const std::string& slice)
 }
 
 void ContainerToDump::verbatim(const std::string& path) {
-    h5::copy_object(static_cast<hid_t>(m_src.file_id()), path, static_cast<hid_t>(m_dst.file_id()),
+    h5::copy_dataset(static_cast<hid_t>(m_src.file_id()), path, static_cast<hid_t>(m_dst.file_id()),
                     path);
     groups(path);
 }

@@ -241,14 +241,14 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     bool any_q = false, all_q = true;
     for (const auto& [layer, L] : layers) {
         if (!L.k || !L.v)
-            throw UsageError(dump.path() + ": layer " + std::to_string(layer) +
+            throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
                              ": needs both k and v datasets");
         any_q = any_q || L.q;
         all_q = all_q && L.q;
     }
-    if (layers.empty()) throw UsageError(dump.path() + ": no k/v datasets");
+    if (layers.empty()) throw CorruptError(dump.path() + ": no k/v datasets");
     if (any_q && !all_q)
-        throw UsageError(dump.path() + ": some layers have q datasets and others do not");
+        throw CorruptError(dump.path() + ": some layers have q datasets and others do not");
     ev.queries_in_dump = all_q;
     ev.estimated_scores = static_cast<bool>(scores);
 
@@ -261,7 +261,7 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
         const io::DatasetInfo& ki = *L.k;
         const io::DatasetInfo& vi = *L.v;
         if (vi.heads != ki.heads || vi.tokens != ki.tokens || vi.d != ki.d)
-            throw UsageError(dump.path() + ": layer " + std::to_string(layer) +
+            throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
                              ": k and v shapes differ");
         const int d = ki.d;
         const std::int64_t T = ki.tokens;
@@ -280,7 +280,7 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
                 ev.positions += seq_positions.back().size();
             }
         } else if (d != ev.d || T != ev.tokens || n_kv != ev.n_kv_heads) {
-            throw UsageError(dump.path() + ": layer " + std::to_string(layer) +
+            throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
                              ": shape differs from the first layer");
         }
         ++ev.layers;
@@ -293,7 +293,7 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
         if (L.q) {
             const io::DatasetInfo& qi = *L.q;
             if (qi.tokens != T || qi.d != d)
-                throw UsageError(dump.path() + ": " + qi.path + ": shape does not match k");
+                throw CorruptError(dump.path() + ": " + qi.path + ": shape does not match k");
             q = dump.read_all(qi);
             io::check_finite(q.data(), io::full_slab(qi), d, dump.path(), qi.path);
             n_q = qi.heads;

@@ -137,7 +137,11 @@ TEST_SUITE("codebook_file") {
     }
 
     TEST_CASE("file layout: keys in order, one codeword row per line, derived numbers") {
-        const std::string text = fq::io::serialize_codebook(hand_made());
+        const std::string sealed = fq::io::serialize_codebook(hand_made());
+        const std::string text = fq::test::drop_file_seal(sealed);
+        CHECK(sealed.rfind("{\n \"file_sha256\": \"sha256:" +
+                               fq::core::sha256_hex(text.data(), text.size()) + "\",\n",
+                           0) == 0);
         CHECK(text.rfind("{\n \"format\": \"fq-codebook\",\n \"format_version\": 1,\n", 0) == 0);
         CHECK(text.find("\n  [0.5, -0.25],\n  [0.125, 0.0],\n  [-0.75, 0.375]\n ],") !=
               std::string::npos);
@@ -209,8 +213,32 @@ TEST_SUITE("codebook_file") {
     TEST_CASE("tampered files are rejected with CorruptError") {
         TempDir dir;
         const UniversalCodebook cb = hand_made();
-        const std::string text = fq::io::serialize_codebook(cb);
+        const std::string sealed = fq::io::serialize_codebook(cb);
+        // The edits below go to the unsealed text (a hand edit drops the seal line), so that
+        // each reaches the check it is about.
+        const std::string text = fq::test::drop_file_seal(sealed);
 
+        SUBCASE("the seal: any changed byte, a damaged seal line") {
+            // Not hashed by content_hash (the training record), yet refused: the seal.
+            const auto pos = sealed.find("\"training\"");
+            REQUIRE(pos != std::string::npos);
+            std::string t = sealed;
+            t[pos + 2] = 'T';
+            expect_corrupt(dir, t, "file_sha256 mismatch");
+            t = sealed;
+            t[sealed.find("sha256:") + 10] ^= 1;  // a hex digit of the seal itself
+            expect_corrupt(dir, t, "file_sha256 mismatch");
+            expect_corrupt(dir, replace_once(sealed, "\",\n \"format\"", "\" ,\n \"format\""),
+                           "damaged file_sha256 line");
+            expect_corrupt(dir, replace_once(sealed, "{\n \"file", "{ \"file"),
+                           "damaged file_sha256 line");
+            // Whitespace is part of the sealed bytes too.
+            expect_corrupt(dir, replace_once(sealed, "\n \"rotation\"", "\n  \"rotation\""),
+                           "file_sha256 mismatch");
+            // Sealed and unsealed texts load the same codebook.
+            write_text(dir / "u.json", text);
+            check_same(fq::io::load_codebook(dir / "u.json"), cb);
+        }
         SUBCASE("one codeword digit changed") {
             expect_corrupt(dir, replace_once(text, "[-0.75, 0.375]", "[-0.75, 0.376]"),
                            "content hash mismatch");

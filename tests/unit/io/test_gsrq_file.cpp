@@ -87,7 +87,12 @@ TEST_SUITE("gsrq_file") {
 
     TEST_CASE("tampering is refused with CorruptError") {
         const GsrqCodebookFile f = small_file();
-        const std::string text = serialize_gsrq(f);
+        const std::string sealed = serialize_gsrq(f);
+        // Any changed byte of the sealed file: the seal (io/json_util.hpp).
+        CHECK_THROWS_AS(parse_gsrq(with(sealed, "\"K\": 8", "\"K\":  8"), "t"), CorruptError);
+        // The edits below go to the unsealed text, to reach the checks they are about.
+        const std::string text = fq::test::drop_file_seal(sealed);
+        CHECK(parse_gsrq(text, "t").content_hash == f.content_hash);
         const Json doc = Json::parse(text);
         // A changed codeword: the content hash no longer matches.
         {

@@ -483,7 +483,7 @@ TEST_SUITE("kv_dump") {
             const h5::File f = create_latest(out);
             h5::create_group(f.id(), "g/h");
             h5::create_dataset(f.id(), "g/i/x", H5T_IEEE_F32LE, {2, 3});
-            h5::copy_object(src.id(), "ids", f.id(), "a/b/ids");
+            h5::copy_dataset(src.id(), "ids", f.id(), "a/b/ids");
             h5::File g = h5::create_file(tmp / "made.h5");
             h5::close_file(g);
         }
@@ -492,10 +492,52 @@ TEST_SUITE("kv_dump") {
             CAPTURE(path);
             CHECK(object_time(f.id(), path) == 0);
         }
-        // H5Ocopy copies the object header verbatim, times included: the output is still a
-        // function of the input's bytes (h5py and fq write no times).
-        CHECK(object_time(f.id(), "a/b/ids") == t);
+        // copy_dataset copies by value into an untimed dataset: no time either.
+        CHECK(object_time(f.id(), "a/b/ids") == 0);
         CHECK(object_time(h5::open_file(tmp / "made.h5").id(), "/") == 0);
+    }
+
+    TEST_CASE("copy_dataset: values, chunking and filters, attributes as fixed-length strings") {
+        TempDir tmp;
+        const std::string a = tmp / "a.h5", b = tmp / "b.h5";
+        std::vector<float> values(5 * 7);
+        for (std::size_t i = 0; i < values.size(); ++i) values[i] = 0.25f * static_cast<float>(i) - 3;
+        {
+            h5::File f = h5::create_file(a);
+            const hsize_t dims[2] = {5, 7}, chunk[2] = {2, 7};
+            h5::Dataspace sp(H5Screate_simple(2, dims, nullptr));
+            h5::PropList dcpl(H5Pcreate(H5P_DATASET_CREATE));
+            REQUIRE(H5Pset_chunk(dcpl.id(), 2, chunk) >= 0);
+            REQUIRE(H5Pset_deflate(dcpl.id(), 4) >= 0);
+            h5::Dataset d(H5Dcreate2(f.id(), "x", H5T_IEEE_F32LE, sp.id(), H5P_DEFAULT, dcpl.id(),
+                                     H5P_DEFAULT));
+            REQUIRE(d.valid());
+            h5::write_slab(d.id(), H5T_NATIVE_FLOAT, {}, {}, values.data());
+            h5::write_attr_string(d.id(), "note", "tokens of the prompt");
+            h5::write_attr_int(d.id(), "n", 5);
+            h5::close_file(f);
+        }
+        {
+            const h5::File src = h5::open_file(a);
+            h5::File f = h5::create_file(b);
+            h5::copy_dataset(src.id(), "x", f.id(), "g/x", /*fixed_string_attrs=*/true);
+            h5::close_file(f);
+        }
+        const h5::File f = h5::open_file(b);
+        const h5::Dataset d = h5::open_dataset(f.id(), "g/x");
+        CHECK(h5::dataset_dims(d.id()) == std::vector<hsize_t>{5, 7});
+        std::vector<float> got(values.size());
+        h5::read_slab(d.id(), H5T_NATIVE_FLOAT, {}, {}, got.data());
+        CHECK(got == values);
+        h5::PropList dcpl(H5Dget_create_plist(d.id()));
+        CHECK(H5Pget_layout(dcpl.id()) == H5D_CHUNKED);
+        CHECK(H5Pget_nfilters(dcpl.id()) == 1);
+        CHECK(h5::read_attr_string(d.id(), "note") == "tokens of the prompt");
+        CHECK(h5::read_attr_int(d.id(), "n") == 5);
+        h5::Attribute note(H5Aopen(d.id(), "note", H5P_DEFAULT));
+        h5::Datatype type(H5Aget_type(note.id()));
+        CHECK(H5Tis_variable_str(type.id()) == 0);
+        CHECK(H5Tget_size(type.id()) == std::string("tokens of the prompt").size());
     }
 
     TEST_CASE("errors: missing file and dataset, wrong rank, integer data, bad options") {
