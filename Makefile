@@ -9,7 +9,11 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DFQ_WERROR=ON
 SAN_BUILD ?= build-sanitize
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps build test test-sanitize ci demo bench codebooks format clean
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: all deps build test test-sanitize ci demo bench codebooks fuzz format clean
 
 all: build
 
@@ -35,6 +39,19 @@ test-sanitize: deps
 
 # What CI runs: the tests, then the same tests under the sanitizers.
 ci: test test-sanitize
+
+# libFuzzer on the container reader (clang 14 from Debian; not part of make test or CI):
+# FUZZ_SECONDS of coverage-guided mutation from the golden containers, corpus kept in
+# $(FUZZ_BUILD)/corpus. bench/README.md "Fuzzing" has the last run's counts.
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFQ_WERROR=ON \
+	    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DFQ_WITH_FAISS=OFF \
+	    -DFQ_LIBFUZZER=ON "-DCMAKE_CXX_FLAGS=$(FUZZ_FLAGS)" \
+	    "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined"
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fq-fuzz-container
+	mkdir -p $(FUZZ_BUILD)/corpus && cp tests/golden/*.fq.h5 $(FUZZ_BUILD)/corpus/
+	cd $(FUZZ_BUILD) && ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=1 ./tests/fq-fuzz-container \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus
 
 demo: build
 	./scripts/demo.sh $(BUILD)

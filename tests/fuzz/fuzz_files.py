@@ -15,9 +15,9 @@ A mutated *input dump* carries no checksum, so exit 0 with a different output is
 there (counted as "changed"); for containers and codebook files a different output is a
 "silent change" and a failure.
 
-  fuzz_files.py --bin BUILD --seed 1 --cases 300          # the test suite's run
-  fuzz_files.py --bin BUILD --seed 7 --cases 100000 -j 2  # bench/README.md's long run
-  fuzz_files.py --bin BUILD --seed 1 --only 123 --keep D  # reproduce one case, keep its files
+  fuzz_files.py --bin BUILD/apps --seed 1 --cases 300 -j 1    # the test suite's run
+  fuzz_files.py --bin BUILD/apps --seed 7 --cases 100000 -j 2  # bench/README.md's long run
+  fuzz_files.py --bin BUILD/apps --seed 1 --only 123 --keep D  # one case, its files kept
 
 Exit status 0 when every case follows the rule, 1 otherwise (the failing cases are listed
 with the command that reproduces each).
@@ -106,7 +106,7 @@ class Target:
 
 def setup(bindir, base, env, timeout):
     """Clean inputs in base/clean and the targets reading them."""
-    b = lambda prog: os.path.join(bindir, "apps", prog)
+    b = lambda prog: os.path.join(bindir, prog)
     clean = os.path.join(base, "clean")
     os.makedirs(clean)
     rng = np.random.default_rng(20261201)
@@ -190,7 +190,7 @@ def classify(t, workdir, rc, out, err, data, original):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", required=True, help="build directory (with apps/)")
+    ap.add_argument("--bin", required=True, help="directory of the fq programs (BUILD/apps)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds per run")

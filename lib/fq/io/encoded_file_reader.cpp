@@ -68,21 +68,7 @@ struct EncodedFileReader::Impl {
     std::string embedded_text(const std::string& hash) const;
 };
 
-namespace {
 
-bool has_hdf5_signature(const std::string& path) {
-    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    std::ifstream in(path, std::ios::binary);
-    for (std::uint64_t off = 0; in && off <= (1u << 20); off = off == 0 ? 512 : off * 2) {
-        in.seekg(static_cast<std::streamoff>(off));
-        unsigned char buf[8] = {};
-        if (!in.read(reinterpret_cast<char*>(buf), 8)) return false;
-        if (std::memcmp(buf, sig, 8) == 0) return true;
-    }
-    return false;
-}
-
-}  // namespace
 
 EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
     const Impl& m = *this;
@@ -206,11 +192,8 @@ EncodedFileReader::EncodedFileReader(const std::string& path) : m_impl(std::make
     if (!std::filesystem::exists(path, ec)) throw IoError(path + ": no such file");
     if (std::filesystem::is_directory(path, ec)) throw IoError(path + ": is a directory");
     try {
-        m.file = h5::open_file(path);
-    } catch (const IoError& e) {
-        if (has_hdf5_signature(path))
-            throw CorruptError(path + ": damaged or truncated HDF5 file (" + std::string(e.what()) +
-                               ")");
+        m.file = h5::open_input_file(path);
+    } catch (const IoError&) {
         throw CorruptError(path + ": not an fq compressed file (not HDF5)");
     }
     hsize_t size = 0;

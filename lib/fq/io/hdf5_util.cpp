@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <system_error>
 
@@ -154,6 +156,37 @@ File open_file(const std::string& path, bool writable) {
     const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
     if (id < 0) throw_io(path, "cannot open file");
     return File(id);
+}
+
+namespace {
+// The HDF5 signature at offset 0, 512, 1024, ... (a user block may precede it).
+bool has_hdf5_signature(const std::string& path) {
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    std::ifstream in(path, std::ios::binary);
+    for (std::uint64_t off = 0; in && off <= (1u << 20); off = off == 0 ? 512 : off * 2) {
+        in.seekg(static_cast<std::streamoff>(off));
+        unsigned char buf[8] = {};
+        if (!in.read(reinterpret_cast<char*>(buf), 8)) return false;
+        if (std::memcmp(buf, sig, 8) == 0) return true;
+    }
+    return false;
+}
+}  // namespace
+
+File open_input_file(const std::string& path) {
+    silence_errors();
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw IoError(path + ": no such file");
+    if (std::filesystem::is_directory(path, ec)) throw IoError(path + ": is a directory");
+    const bool signature = has_hdf5_signature(path);
+    const hid_t id = signature ? H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (id >= 0) return File(id);
+    if (!signature) throw IoError(path + ": not an HDF5 file");
+    try {
+        throw_io(path, "cannot open file");
+    } catch (const IoError& e) {
+        throw CorruptError(path + ": damaged or truncated HDF5 file (" + e.what() + ")");
+    }
 }
 
 File create_file(const std::string& path, FileLayout layout) {

@@ -102,6 +102,10 @@ PropList untimed_plist(hid_t cls);
 // Opens an existing file, read-only (H5F_ACC_RDONLY: the input is never modified) unless
 // `writable`. IoError "<path>: no such file" / "<path>: not an HDF5 file" / HDF5 failure.
 File open_file(const std::string& path, bool writable = false);
+// open_file(path) for a file fq reads as input: one that carries the HDF5 signature but that
+// libhdf5 cannot open is damaged or truncated (CorruptError, exit 3); a missing file or one
+// that is not HDF5 at all stays IoError.
+File open_input_file(const std::string& path);
 // How a new file is laid out. `legacy`: HDF5's default, oldest file-format objects (readable
 // by HDF5 1.8; what h5py writes). `checksummed`: the HDF5 1.10 format (superblock v3,
 // version 2 object headers, new chunk indexes), every metadata object checksummed, so that a

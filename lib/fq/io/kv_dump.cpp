@@ -291,8 +291,14 @@ KvDumpReader::KvDumpReader(const std::string& path, const KvDumpLayout& layout)
     m.path = path;
     m.layout = layout;
     m.axes = AxisOrder(layout.axes);
-    m.file = h5::open_file(path);
-    for (const std::string& ds : h5::list_datasets(m.file.id())) {
+    m.file = h5::open_input_file(path);
+    std::vector<std::string> names;
+    try {
+        names = h5::list_datasets(m.file.id());
+    } catch (const IoError& e) {
+        throw CorruptError(std::string(e.what()) + ": damaged");
+    }
+    for (const std::string& ds : names) {
         bool sel = layout.select.empty() && default_selected(ds);
         for (const std::string& pattern : layout.select) sel = sel || glob_match(pattern, ds);
         if (sel)
