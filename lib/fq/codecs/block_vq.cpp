@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "fq/core/error.hpp"
-#include "fq/core/half.hpp"
 
 namespace fq::codecs {
 
@@ -65,7 +64,7 @@ BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions h
         m_tail_pack = IndexPacker(static_cast<std::uint32_t>(m_spec.tail.N), 1);
         m_tail_bits = m_tail_pack.bits();
     }
-    m_header_bits = m_header.type == HeaderType::float16 ? 16 : 32;
+    m_header_bits = codecs::header_bits(m_header);
     m_bytes = (m_header_bits + m_main_bits + m_tail_bits + 7) / 8;
 }
 
@@ -120,44 +119,22 @@ void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* cod
         m_tail_search.assign(tailz.data(), n, tidx.data());
     }
 
+    std::vector<float> zhat(m_header.value == NormHeader::gain ? d : 0);
     for (std::size_t i = 0; i < n; ++i) {
-        double g = nu[i];
-        if (m_header.value == NormHeader::gain && nu[i] > 0) {
-            // g = nu <z, z_hat> / ||z_hat||^2: the MSE-optimal gain for the decoded direction.
-            double dot = 0, nn = 0;
-            for (int b = 0; b < m_blocks; ++b) {
-                const float* c = &m_main_cw[static_cast<std::size_t>(idx[i * m_blocks + b]) * k];
-                const float* zz = &z[i * d + b * k];
-                for (int t = 0; t < k; ++t) {
-                    dot += static_cast<double>(zz[t]) * c[t];
-                    nn += static_cast<double>(c[t]) * c[t];
-                }
-            }
-            if (m_r > 0) {
-                const float* c = &m_tail_cw[static_cast<std::size_t>(tidx[i]) * m_r];
-                const float* zz = &z[i * d + m_blocks * k];
-                for (int t = 0; t < m_r; ++t) {
-                    dot += static_cast<double>(zz[t]) * c[t];
-                    nn += static_cast<double>(c[t]) * c[t];
-                }
-            }
-            g = nn > 0 ? nu[i] * dot / nn : 0.0;
+        if (m_header.value == NormHeader::gain) {
+            // The decoded direction, main blocks then the tail (the order of z).
+            for (int b = 0; b < m_blocks; ++b)
+                std::memcpy(&zhat[b * k],
+                            &m_main_cw[static_cast<std::size_t>(idx[i * m_blocks + b]) * k],
+                            sizeof(float) * k);
+            if (m_r > 0)
+                std::memcpy(&zhat[m_blocks * k], &m_tail_cw[static_cast<std::size_t>(tidx[i]) * m_r],
+                            sizeof(float) * m_r);
         }
+        const double g = header_value(m_header, nu[i], &z[i * d], zhat.data(), zhat.size());
         std::uint8_t* code = codes + i * m_bytes;
         std::memset(code, 0, m_bytes);
-        if (m_header.type == HeaderType::float16) {
-            const std::uint16_t h = core::float_to_half(static_cast<float>(g));
-            if (std::isinf(core::half_to_float(h)))
-                throw NumericError("norm " + std::to_string(g) +
-                                   " overflows the float16 header; use a float32 header");
-            code[0] = static_cast<std::uint8_t>(h & 0xFF);
-            code[1] = static_cast<std::uint8_t>(h >> 8);
-        } else {
-            const float f = static_cast<float>(g);
-            std::uint32_t u;
-            std::memcpy(&u, &f, 4);
-            for (int t = 0; t < 4; ++t) code[t] = static_cast<std::uint8_t>(u >> (8 * t));
-        }
+        write_header(m_header, g, code);
         if (byte_packable(m_main_pack, m_header_bits))
             pack_bytes(&idx[i * m_blocks], m_main_pack.count(), m_main_pack.group_bits(),
                        code + m_header_bits / 8);
@@ -175,13 +152,7 @@ void BlockVqCodec::decode_batch(const std::uint8_t* codes, std::size_t n, float*
     const bool fast_unpack = byte_packable(m_main_pack, m_header_bits);
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t* code = codes + i * m_bytes;
-        if (m_header.type == HeaderType::float16) {
-            gain[i] = core::half_to_float(static_cast<std::uint16_t>(code[0] | (code[1] << 8)));
-        } else {
-            std::uint32_t u = 0;
-            for (int t = 0; t < 4; ++t) u |= static_cast<std::uint32_t>(code[t]) << (8 * t);
-            std::memcpy(&gain[i], &u, 4);
-        }
+        gain[i] = read_header(m_header, code);
         float* zi = x + i * d;
         if (fast_unpack) {
             // Indices < 2^bits = N: no clamp needed. k = 1 (scalar) copies one float per

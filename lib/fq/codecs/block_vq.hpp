@@ -21,12 +21,11 @@
 #include "fq/codecs/codebook.hpp"
 #include "fq/codecs/codec.hpp"
 #include "fq/codecs/nearest.hpp"
+#include "fq/codecs/norm_header.hpp"
 #include "fq/core/rotation.hpp"
 
 namespace fq::codecs {
 
-enum class NormHeader { norm, gain };        // what the header stores
-enum class HeaderType { float16, float32 };  // how it is stored
 
 struct BlockVqSpec {
     int d = 0;           // vector dimension
@@ -36,10 +35,6 @@ struct BlockVqSpec {
     std::uint64_t rotation_seed = 0;                         // seed of Pi
 };
 
-struct HeaderOptions {
-    NormHeader value = NormHeader::norm;    // nu, or the gain-corrected g
-    HeaderType type = HeaderType::float16;  // storage type of the header
-};
 
 }  // namespace fq::codecs
 

@@ -1,0 +1,49 @@
+#include "fq/codecs/norm_header.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "fq/core/error.hpp"
+#include "fq/core/half.hpp"
+
+namespace fq::codecs {
+
+double header_value(const HeaderOptions& h, double nu, const float* z, const float* z_hat,
+                    std::size_t n) {
+    if (h.value == NormHeader::norm || !(nu > 0)) return nu;
+    double dot = 0, nn = 0;
+    for (std::size_t t = 0; t < n; ++t) {
+        dot += static_cast<double>(z[t]) * z_hat[t];
+        nn += static_cast<double>(z_hat[t]) * z_hat[t];
+    }
+    return nn > 0 ? nu * dot / nn : 0.0;
+}
+
+void write_header(const HeaderOptions& h, double g, std::uint8_t* code) {
+    if (h.type == HeaderType::float16) {
+        const std::uint16_t v = core::float_to_half(static_cast<float>(g));
+        if (std::isinf(core::half_to_float(v)))
+            throw NumericError("norm " + std::to_string(g) +
+                               " overflows the float16 header; use a float32 header");
+        code[0] = static_cast<std::uint8_t>(v & 0xFF);
+        code[1] = static_cast<std::uint8_t>(v >> 8);
+    } else {
+        const float f = static_cast<float>(g);
+        std::uint32_t u;
+        std::memcpy(&u, &f, 4);
+        for (int t = 0; t < 4; ++t) code[t] = static_cast<std::uint8_t>(u >> (8 * t));
+    }
+}
+
+float read_header(const HeaderOptions& h, const std::uint8_t* code) {
+    if (h.type == HeaderType::float16)
+        return core::half_to_float(static_cast<std::uint16_t>(code[0] | (code[1] << 8)));
+    std::uint32_t u = 0;
+    for (int t = 0; t < 4; ++t) u |= static_cast<std::uint32_t>(code[t]) << (8 * t);
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+}  // namespace fq::codecs
