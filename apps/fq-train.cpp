@@ -2,6 +2,7 @@
 //   fq-train fib --d 128 --k 4 --N 256 -o FILE     FibQuant block codebook (SPEC 4.2)
 //   fq-train scalar --d 128 --bits 2 -o FILE       exact Lloyd-Max scalar codebook (SPEC 4.1)
 //   fq-train gsrq -i calib.h5 --tensor k -o FILE   data-trained residual VQ (SPEC 4.6)
+//   fq-train tcq --d 128 --bits 2 --L 12 -o FILE   universal trellis-coded quantizer
 //   fq-train faiss-pq|faiss-rq -i calib.h5 ...    FAISS baselines (builds with FAISS)
 // Option parsing only: one options struct and one task per subcommand (fq/tasks/train_*.hpp).
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include "fq/tasks/run_main.hpp"
 #include "fq/tasks/train_faiss.hpp"
 #include "fq/tasks/train_gsrq.hpp"
+#include "fq/tasks/train_tcq.hpp"
 #include "fq/tasks/train_universal.hpp"
 
 #include "app_options.hpp"
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
     fq::tasks::TrainFibOptions fib_opts;
     fq::tasks::TrainScalarOptions scalar_opts;
     fq::tasks::TrainGsrqOptions gsrq_opts;
+    fq::tasks::TrainTcqOptions tcq_opts;
     fq::tasks::TrainFaissOptions faiss_opts;
     fq::apps::LogFlags logging;
 
@@ -145,6 +148,33 @@ int main(int argc, char** argv) {
     fq::apps::add_threads_option(*gsrq, gsrq_opts.run.threads);
     fq::apps::add_log_flags(*gsrq, logging, "no logs or progress on stderr");
 
+    CLI::App* tcq = app.add_subcommand(
+        "tcq",
+        "Universal trellis-coded quantizer (tail-biting bitshift trellis, issue 11): the\n"
+        "table of 2^L states trained by Lloyd iterations on the canonical source for d;\n"
+        "rate exactly K / V bits per coordinate (plus the norm header).");
+    tcq->add_option("--d", tcq_opts.d, "vector dimension (head dimension), a multiple of V")
+        ->required()
+        ->check(CLI::Range(2, 1 << 16));
+    tcq->add_option("--bits", tcq_opts.bits, "bits per coordinate (K = bits V)")
+        ->check(CLI::Range(0.125, 8.0));
+    tcq->add_option("--L", tcq_opts.L, "state bits (2^L table rows)")->check(CLI::Range(1, 20));
+    tcq->add_option("--K", tcq_opts.K, "bits per step (overrides --bits)")->check(CLI::Range(1, 8));
+    tcq->add_option("--V", tcq_opts.V, "numbers per step")->check(CLI::Range(1, 8));
+    tcq->add_option("--seed", tcq_opts.seed, "seed of the table and the samples");
+    tcq->add_option("--train-vectors", tcq_opts.train_vectors,
+                    "training vectors (0 = 256 steps per state)");
+    tcq->add_option("--max-iter", tcq_opts.max_iter, "Lloyd iterations at most")
+        ->check(CLI::Range(1, 10000));
+    tcq->add_option("--tol", tcq_opts.tol, "stop when the relative distortion change is below");
+    tcq->add_option("--rotation", tcq_opts.rotation, "rotation Pi")
+        ->check(CLI::IsMember({"haar", "hadamard", "none"}));
+    tcq->add_option("--rotation-seed", tcq_opts.rotation_seed, "seed of Pi");
+    tcq->add_option("-o,--output", tcq_opts.run.output, "tcq codebook file to write")->required();
+    tcq->add_flag("--force", tcq_opts.run.force, "overwrite an existing output file");
+    fq::apps::add_threads_option(*tcq, tcq_opts.run.threads);
+    fq::apps::add_log_flags(*tcq, logging, "no logs or progress on stderr");
+
     // The task each subcommand runs.
     std::vector<std::pair<CLI::App*, std::function<void()>>> tasks = {
         {fib,
@@ -163,6 +193,11 @@ int main(int argc, char** argv) {
          [&] {
              gsrq_opts.run.verbosity = logging.verbosity();
              fq::tasks::run_train_gsrq(gsrq_opts);
+         }},
+        {tcq,
+         [&] {
+             tcq_opts.run.verbosity = logging.verbosity();
+             fq::tasks::run_train_tcq(tcq_opts);
          }},
     };
     // FAISS baselines: offered when this build has the families (io/families/faiss.cpp).

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "fq/core/error.hpp"
+#include "fq/io/text_file.hpp"
 #include "fq/train/fib_train.hpp"
 
 #ifndef FQ_CODEBOOK_DIR
@@ -90,6 +91,23 @@ GsrqCodebookFile CodebookStore::resolve_gsrq(const std::string& ref) const {
     std::error_code ec;
     if (fs::exists(ref, ec)) return load_gsrq(ref);
     throw IoError("gsrq codebook file '" + ref + "' not found");
+}
+
+std::string CodebookStore::resolve_text(const std::string& ref, const std::string& format) const {
+    if (is_hash(ref)) {
+        if (const StoredCodebook* s = find(ref)) {
+            if (s->format != format)
+                throw CorruptError("codebook " + ref + " is a " + s->format + " file, not " +
+                                   format);
+            return s->text;
+        }
+        throw IoError("codebook " + ref + " not found (not embedded, not given with -c)");
+    }
+    std::error_code ec;
+    if (fs::exists(ref, ec)) return read_text_file(ref, "codebook file");
+    const fs::path in_dir = fs::path(m_dir) / ref;
+    if (fs::exists(in_dir, ec)) return read_text_file(in_dir.string(), "codebook file");
+    throw IoError("codebook file '" + ref + "' not found");
 }
 
 UniversalCodebook CodebookStore::resolve(const std::string& ref) const {

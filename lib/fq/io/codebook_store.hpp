@@ -70,6 +70,10 @@ public:
     UniversalCodebook resolve(const std::string& ref) const;
     // A gsrq codebook: a path or the hash of an added one. IoError / CorruptError as above.
     GsrqCodebookFile resolve_gsrq(const std::string& ref) const;
+    // The text of a codebook file of `format` (any family's): the hash of an added one, a
+    // path, or a path relative to dir(). IoError if there is none; CorruptError if an added
+    // one of that hash has another format. The caller parses (validates) the text.
+    std::string resolve_text(const std::string& ref, const std::string& format) const;
 
     // Every valid codebook file dir()/d<d>/*.json, sorted by path. Files that do not parse
     // are skipped (with a warning on stderr).
