@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every shipped universal codebook in codebooks/ and its index
+# Regenerates every shipped universal codebook (fib, scalar, tcq) in codebooks/ and its index
 # codebooks/README.md. Each codebook depends only on (d, k, N) and the construction
 # defaults of fq-train, never on a model. Usage: scripts/make-codebooks.sh [BUILD_DIR] [FILTER]
 # FILTER is an optional grep pattern on the output names (e.g. 'd64/fib-k2'). DIMS (env)
@@ -41,6 +41,13 @@ for d in ${DIMS:-128 64 32 80 96 256}; do
         extra=()
         [ "$N" -ge 256 ] && extra=(--restarts 2)
         run codebooks/d$d/fib-k$k-N$N.json fib --d $d --k $k --N $N "${extra[@]}"
+    done
+done
+# tcq (issue 11): L = 12 at 0.5, 1, 1.5, 2, 3, 4 bits per coordinate (K:V), d = 64 and 128.
+for d in ${TCQ_DIMS:-64 128}; do
+    for kv in 1:2 1:1 3:2 2:1 3:1 4:1; do
+        K=${kv%:*}; V=${kv#*:}
+        run codebooks/d$d/tcq-L12-K$K-V$V.json tcq --d $d --L 12 --K $K --V $V
     done
 done
 python3 scripts/codebook_index.py > codebooks/README.md
