@@ -41,7 +41,6 @@ void step_distances(const std::vector<std::vector<float>>& lut, const float* x, 
                     float* dist) {
     const float* l0 = lut[0].data();
     const float x0 = x[0];
-#pragma omp simd
     for (std::size_t s = 0; s < S; ++s) {
         const float e = x0 - l0[s];
         dist[s] = e * e;
@@ -49,7 +48,6 @@ void step_distances(const std::vector<std::vector<float>>& lut, const float* x, 
     for (std::size_t v = 1; v < lut.size(); ++v) {
         const float* lv = lut[v].data();
         const float xv = x[v];
-#pragma omp simd
         for (std::size_t s = 0; s < S; ++s) {
             const float e = xv - lv[s];
             dist[s] = dist[s] + e * e;
@@ -60,7 +58,6 @@ void step_distances(const std::vector<std::vector<float>>& lut, const float* x, 
 // m[q] = min_j cost[q + j Q] over j < R, back[q] = the lowest such j.
 void predecessor_min(const float* cost, std::size_t Q, std::size_t R, float* m,
                      std::uint8_t* back) {
-#pragma omp simd
     for (std::size_t q = 0; q < Q; ++q) {
         m[q] = cost[q];
         back[q] = 0;
@@ -68,7 +65,6 @@ void predecessor_min(const float* cost, std::size_t Q, std::size_t R, float* m,
     for (std::size_t j = 1; j < R; ++j) {
         const float* c = cost + j * Q;
         const auto jj = static_cast<std::uint8_t>(j);
-#pragma omp simd
         for (std::size_t q = 0; q < Q; ++q) {
             const bool lt = c[q] < m[q];
             m[q] = lt ? c[q] : m[q];
@@ -131,9 +127,14 @@ template <class F, class I, int W, int R, int V>
         const B bb = __builtin_convertvector(bv, B);
         __builtin_memcpy(back + q, &bb, sizeof(B));
         for (int c = 0; c < R; ++c) {
+#if defined(__clang__)  // (no __builtin_shuffle; the same lanes, moved one by one)
+            F mrep;
+            for (int i = 0; i < W; ++i) mrep[i] = mv[(c * W + i) / R];
+#else
             I idx;
             for (int i = 0; i < W; ++i) idx[i] = (c * W + i) / R;
             const F mrep = __builtin_shuffle(mv, idx);
+#endif
             const std::size_t s0 = q * R + static_cast<std::size_t>(c) * W;
             F l0;
             __builtin_memcpy(&l0, lut[0] + s0, sizeof(F));
