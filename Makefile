@@ -50,7 +50,7 @@ fuzz: deps
 	    -DFQ_LIBFUZZER=ON "-DCMAKE_CXX_FLAGS=$(FUZZ_FLAGS)" \
 	    "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined"
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fq-fuzz-container
-	mkdir -p $(FUZZ_BUILD)/corpus && cp tests/golden/*.fq.h5 $(FUZZ_BUILD)/corpus/
+	mkdir -p $(FUZZ_BUILD)/corpus && cp tests/golden/*.v2.fq.h5 $(FUZZ_BUILD)/corpus/
 	cd $(FUZZ_BUILD) && ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=1 ./tests/fq-fuzz-container \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus
 

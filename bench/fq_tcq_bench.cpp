@@ -89,7 +89,8 @@ void run(const Options& o) {
     fq::io::UniversalCodebook fib_cb;
     if (std::filesystem::exists(fib)) {
         fib_cb = fq::io::load_codebook(fib);
-        rows.push_back({"fib k=4 N=256", std::make_shared<fq::codecs::BlockVqCodec>("fib", fib_cb.spec), 0});
+        rows.push_back(
+            {"fib k=4 N=256", std::make_shared<fq::codecs::BlockVqCodec>("fib", fib_cb.spec), 0});
     }
     for (const auto& f : files) {
         const fq::io::TcqCodebookFile t = fq::io::load_tcq(f.string());
@@ -98,9 +99,9 @@ void run(const Options& o) {
         const double work = 2.0 * c->steps() * static_cast<double>(t.trellis.states());
         rows.push_back({f.stem().string(), c, work});
     }
-    std::printf("fq-bench-tcq: d = %d, %zu vectors to encode, %zu to decode, best of %d; kernel %s\n",
-                d, o.vectors, o.decode_vectors, o.repeats,
-                fq::codecs::trellis_kernels().back().c_str());
+    std::printf(
+        "fq-bench-tcq: d = %d, %zu vectors to encode, %zu to decode, best of %d; kernel %s\n", d,
+        o.vectors, o.decode_vectors, o.repeats, fq::codecs::trellis_kernels().back().c_str());
     std::printf("%-16s %6s %8s %3s %14s %12s %16s %14s %12s\n", "codec", "rate", "bytes", "thr",
                 "enc vectors/s", "enc MB/s", "Gstate-upd/s", "dec vectors/s", "dec MB/s");
     for (int threads : o.threads) {
@@ -126,7 +127,8 @@ void run(const Options& o) {
                                         fib_cb.spec.main.codewords.end());
             const fq::bench::FaissPq pq(d, 4, 256, cw.data(), false);  // search only
             std::vector<std::uint8_t> codes(o.decode_vectors * pq.code_bytes());
-            const double te = best_seconds(o.repeats, [&] { pq.encode(x.data(), o.decode_vectors, codes.data()); });
+            const double te = best_seconds(
+                o.repeats, [&] { pq.encode(x.data(), o.decode_vectors, codes.data()); });
             const double ev = o.decode_vectors / te;
             std::printf("%-16s %6.3f %8zu %3d %14.0f %12.1f %16s\n", "FAISS PQ (fib)", 2.0,
                         pq.code_bytes(), threads, ev, ev * 4.0 * d / 1e6, "-");

@@ -128,7 +128,8 @@ void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* cod
                             &m_main_cw[static_cast<std::size_t>(idx[i * m_blocks + b]) * k],
                             sizeof(float) * k);
             if (m_r > 0)
-                std::memcpy(&zhat[m_blocks * k], &m_tail_cw[static_cast<std::size_t>(tidx[i]) * m_r],
+                std::memcpy(&zhat[m_blocks * k],
+                            &m_tail_cw[static_cast<std::size_t>(tidx[i]) * m_r],
                             sizeof(float) * m_r);
         }
         const double g = header_value(m_header, nu[i], &z[i * d], zhat.data(), zhat.size());

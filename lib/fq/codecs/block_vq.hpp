@@ -26,7 +26,6 @@
 
 namespace fq::codecs {
 
-
 struct BlockVqSpec {
     int d = 0;           // vector dimension
     BlockCodebook main;  // k = main.k; floor(d/k) blocks
@@ -34,7 +33,6 @@ struct BlockVqSpec {
     core::RotationKind rotation = core::RotationKind::haar;  // Pi
     std::uint64_t rotation_seed = 0;                         // seed of Pi
 };
-
 
 }  // namespace fq::codecs
 

@@ -13,15 +13,14 @@ namespace {
 constexpr std::size_t k_batch = 64;  // vectors per rotation product
 }
 
-TcqCodec::TcqCodec(TcqSpec spec, HeaderOptions header)
-    : m_spec(std::move(spec)), m_header(header) {
+TcqCodec::TcqCodec(TcqSpec spec, HeaderOptions header) : m_spec(std::move(spec)), m_header(header) {
     const int d = m_spec.d, V = m_spec.trellis.V;
-    require(d >= 2 && V >= 1 && d % V == 0,
-            "tcq codec: d = " + std::to_string(d) + " is not a multiple of V = " + std::to_string(V));
+    require(d >= 2 && V >= 1 && d % V == 0, "tcq codec: d = " + std::to_string(d) +
+                                                " is not a multiple of V = " + std::to_string(V));
     m_search = TrellisSearch(m_spec.trellis, d / V);
     m_rotation = core::Rotation(m_spec.rotation, d, m_spec.rotation_seed);
-    const std::size_t bits =
-        header_bits(m_header) + static_cast<std::size_t>(d / V) * static_cast<std::size_t>(m_spec.trellis.K);
+    const std::size_t bits = header_bits(m_header) + static_cast<std::size_t>(d / V) *
+                                                         static_cast<std::size_t>(m_spec.trellis.K);
     m_bytes = (bits + 7) / 8;
 }
 

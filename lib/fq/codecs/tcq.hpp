@@ -22,8 +22,8 @@
 namespace fq::codecs {
 
 struct TcqSpec {
-    int d = 0;         // vector dimension, a multiple of trellis.V, d K / V >= L
-    Trellis trellis;   // the universal trellis for dimension d
+    int d = 0;        // vector dimension, a multiple of trellis.V, d K / V >= L
+    Trellis trellis;  // the universal trellis for dimension d
     core::RotationKind rotation = core::RotationKind::haar;  // Pi
     std::uint64_t rotation_seed = 0;                         // seed of Pi
 };

@@ -84,10 +84,14 @@ void expand_fixed(const float* m, const float* dist, std::size_t Q, float* next)
 
 void expand(const float* m, const float* dist, std::size_t Q, std::size_t R, float* next) {
     switch (R) {
-        case 2: return expand_fixed<2>(m, dist, Q, next);
-        case 4: return expand_fixed<4>(m, dist, Q, next);
-        case 8: return expand_fixed<8>(m, dist, Q, next);
-        case 16: return expand_fixed<16>(m, dist, Q, next);
+        case 2:
+            return expand_fixed<2>(m, dist, Q, next);
+        case 4:
+            return expand_fixed<4>(m, dist, Q, next);
+        case 8:
+            return expand_fixed<8>(m, dist, Q, next);
+        case 16:
+            return expand_fixed<16>(m, dist, Q, next);
         default:
             for (std::size_t q = 0; q < Q; ++q)
                 for (std::size_t u = 0; u < R; ++u) next[q * R + u] = m[q] + dist[q * R + u];
@@ -110,8 +114,8 @@ typedef int VecI4 __attribute__((vector_size(16)));
 
 template <class F, class I, int W, int R, int V>
 [[gnu::always_inline]] inline void fused_step(const float* cost, std::size_t Q,
-                                              const float* const* lut, const float* x,
-                                              float* next, std::uint8_t* back) {
+                                              const float* const* lut, const float* x, float* next,
+                                              std::uint8_t* back) {
     for (std::size_t q = 0; q < Q; q += W) {
         F mv;
         __builtin_memcpy(&mv, cost + q, sizeof(F));
@@ -155,11 +159,11 @@ template <class F, class I, int W, int R, int V>
 using StepFn = void (*)(const float*, std::size_t, const float* const*, const float*, float*,
                         std::uint8_t*);
 
-#define FQ_TRELLIS_STEPS(F, I, W, ATTR, NAME)                                               \
-    template <int R, int V>                                                                 \
+#define FQ_TRELLIS_STEPS(F, I, W, ATTR, NAME)                                                 \
+    template <int R, int V>                                                                   \
     ATTR void NAME(const float* cost, std::size_t Q, const float* const* lut, const float* x, \
-                   float* next, std::uint8_t* back) {                                       \
-        fused_step<F, I, W, R, V>(cost, Q, lut, x, next, back);                             \
+                   float* next, std::uint8_t* back) {                                         \
+        fused_step<F, I, W, R, V>(cost, Q, lut, x, next, back);                               \
     }
 FQ_TRELLIS_STEPS(VecF16, VecI16, 16, __attribute__((target("avx512f"))), step_avx512)
 FQ_TRELLIS_STEPS(VecF8, VecI8, 8, __attribute__((target("avx2"))), step_avx2)
@@ -178,10 +182,14 @@ std::atomic<int> g_kernel{-1};  // -1: best_kernel()
 template <int R, int V>
 StepFn step_for(int kernel) {
     switch (kernel) {
-        case 3: return step_avx512<R, V>;
-        case 2: return step_avx2<R, V>;
-        case 1: return step_sse2<R, V>;
-        default: return nullptr;
+        case 3:
+            return step_avx512<R, V>;
+        case 2:
+            return step_avx2<R, V>;
+        case 1:
+            return step_sse2<R, V>;
+        default:
+            return nullptr;
     }
 }
 
@@ -269,8 +277,7 @@ float TrellisSearch::search(const float* x, long overlap, TrellisWorkspace& w, T
         std::uint8_t* back = &w.back[static_cast<std::size_t>(i) * Q];
 #ifdef FQ_TRELLIS_FAST_PATH
         if (fused) {
-            fused(w.cost.data(), Q, luts, x + static_cast<std::size_t>(i) * V, w.next.data(),
-                  back);
+            fused(w.cost.data(), Q, luts, x + static_cast<std::size_t>(i) * V, w.next.data(), back);
             std::swap(w.cost, w.next);
             continue;
         }
@@ -313,8 +320,8 @@ float TrellisSearch::viterbi_free(const float* x, TrellisWorkspace& w, TrellisPa
     return search(x, -1, w, path);
 }
 
-float TrellisSearch::viterbi_constrained(const float* x, std::uint32_t overlap,
-                                         TrellisWorkspace& w, TrellisPath& path) const {
+float TrellisSearch::viterbi_constrained(const float* x, std::uint32_t overlap, TrellisWorkspace& w,
+                                         TrellisPath& path) const {
     require(overlap < (m_t.states() >> m_t.K), "trellis: overlap out of range");
     return search(x, static_cast<long>(overlap), w, path);
 }
@@ -374,12 +381,17 @@ void pack_path(const TrellisPath& path, int K, std::uint8_t* out, std::size_t bi
 }
 
 void unpack_path(const std::uint8_t* in, std::size_t bit_offset, int K, int T, TrellisPath& path) {
-    path.assign(static_cast<std::size_t>(T), 0);
+    path.resize(static_cast<std::size_t>(T));
+    const std::size_t end_byte = (bit_offset + static_cast<std::size_t>(T) * K + 7) / 8;
+    const std::uint64_t mask = (std::uint64_t{1} << K) - 1;
     std::size_t bit = bit_offset;
-    for (int i = 0; i < T; ++i) {
-        unsigned u = 0;
-        for (int b = 0; b < K; ++b, ++bit) u |= ((in[bit / 8] >> (bit % 8)) & 1u) << b;
-        path[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(u);
+    for (int i = 0; i < T; ++i, bit += static_cast<std::size_t>(K)) {
+        // Up to 8 bytes from the one holding the step's first bit, never past the code.
+        const std::size_t byte = bit / 8, n = std::min<std::size_t>(8, end_byte - byte);
+        std::uint64_t w = 0;
+        for (std::size_t b = 0; b < n; ++b)
+            w |= static_cast<std::uint64_t>(in[byte + b]) << (8 * b);
+        path[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>((w >> (bit % 8)) & mask);
     }
 }
 

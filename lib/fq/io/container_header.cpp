@@ -67,8 +67,7 @@ std::vector<hsize_t> put_space(core::Sha256& h, hid_t space, hid_t where) {
 
 void put_attributes(core::Sha256& h, hid_t obj, const std::string& path, bool root) {
     const std::vector<std::string> names = h5::list_attrs(obj);
-    if (names.size() > k_max_header_objects)
-        throw CorruptError(path + ": too many attributes");
+    if (names.size() > k_max_header_objects) throw CorruptError(path + ": too many attributes");
     for (const std::string& name : names) {
         if (root && name == k_header_digest_attr) continue;
         h5::Attribute a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), obj,
@@ -83,7 +82,8 @@ void put_attributes(core::Sha256& h, hid_t obj, const std::string& path, bool ro
         const hssize_t n = H5Sget_simple_extent_npoints(space.id());
         const std::size_t size = H5Tget_size(type.id());
         if (n < 0 || size == 0 ||
-            static_cast<double>(n) * static_cast<double>(size) > static_cast<double>(h5::k_max_attr_string))
+            static_cast<double>(n) * static_cast<double>(size) >
+                static_cast<double>(h5::k_max_attr_string))
             throw CorruptError(path + ": attribute '" + name + "' has an invalid size");
         std::vector<unsigned char> bytes(static_cast<std::size_t>(n) * size);
         if (!bytes.empty() && H5Aread(a.id(), type.id(), bytes.data()) < 0)
@@ -120,8 +120,8 @@ void put_contents(core::Sha256& h, hid_t ds, hid_t type, const std::vector<hsize
         if (H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
                                 nullptr) < 0)
             h5::throw_io(ds, "cannot select");
-        h5::Dataspace ms(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), ds,
-                         "cannot create dataspace");
+        h5::Dataspace ms(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                         ds, "cannot create dataspace");
         if (H5Dread(ds, type, ms.id(), fs.id(), H5P_DEFAULT, buf.data()) < 0)
             h5::throw_io(ds, "cannot read");
         h.update(buf.data(), buf.size());
@@ -146,7 +146,8 @@ std::string container_header_digest(std::int64_t file_id, const std::vector<std:
         put_str(h, path);
         h.update(&type, 1);
         if (type != 'h') continue;
-        Object obj(H5Oopen(file, path.c_str(), H5P_DEFAULT), file, (path + ": cannot open").c_str());
+        Object obj(H5Oopen(file, path.c_str(), H5P_DEFAULT), file,
+                   (path + ": cannot open").c_str());
         const H5I_type_t kind = H5Iget_type(obj.id());
         const char k = kind == H5I_DATASET ? 'd' : kind == H5I_GROUP ? 'g' : 't';
         h.update(&k, 1);

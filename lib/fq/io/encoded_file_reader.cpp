@@ -68,8 +68,6 @@ struct EncodedFileReader::Impl {
     std::string embedded_text(const std::string& hash) const;
 };
 
-
-
 EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
     const Impl& m = *this;
     const std::string where = p + ": ";

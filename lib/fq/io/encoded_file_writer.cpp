@@ -276,7 +276,7 @@ void EncodedFileWriter::write_window(const std::string& path, const std::uint16_
         static_cast<std::size_t>(info.heads) * W * static_cast<std::size_t>(info.d);
     h5::Group g = h5::open_group(m.out.id(), p);
     h5::write_attr_fixed_string(g.id(), "window_sha256",
-                          detail::window_digest(info.window, values, count));
+                                detail::window_digest(info.window, values, count));
     pd.window_written = true;
 }
 

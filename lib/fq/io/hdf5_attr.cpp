@@ -166,8 +166,7 @@ void write_attr_fixed_string(hid_t obj, const std::string& name, const std::stri
     silence_errors();
     Datatype type(H5Tcopy(H5T_C_S1), obj, "cannot copy string type");
     if (H5Tset_size(type.id(), std::max<std::size_t>(value.size(), 1)) < 0 ||
-        H5Tset_strpad(type.id(), H5T_STR_NULLPAD) < 0 ||
-        H5Tset_cset(type.id(), H5T_CSET_UTF8) < 0)
+        H5Tset_strpad(type.id(), H5T_STR_NULLPAD) < 0 || H5Tset_cset(type.id(), H5T_CSET_UTF8) < 0)
         throw_io(obj, "cannot make a string type for attribute '" + name + "'");
     const std::string padded = value.empty() ? std::string(1, '\0') : value;
     write_scalar_attr(obj, name, type.id(), type.id(), padded.data());
@@ -193,7 +192,8 @@ void copy_string_attr_fixed(hid_t src, hid_t dst, const std::string& name, hid_t
     std::size_t width = 1;
     for (const std::string& v : values) width = std::max(width, v.size());
     std::string packed(values.size() * width, '\0');
-    for (std::size_t i = 0; i < values.size(); ++i) packed.replace(i * width, values[i].size(), values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i)
+        packed.replace(i * width, values[i].size(), values[i]);
     Datatype fixed(H5Tcopy(H5T_C_S1), dst, "cannot copy string type");
     H5Tset_size(fixed.id(), width);
     H5Tset_strpad(fixed.id(), H5T_STR_NULLPAD);

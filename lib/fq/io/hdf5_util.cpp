@@ -333,8 +333,9 @@ void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
     check_extent(src.id(), where);
     Datatype ftype(H5Dget_type(src.id()), src.id(), "cannot get datatype");
     Datatype type(H5Tcopy(ftype.id()), src.id(), "cannot copy datatype");  // transient
-    const bool vlen = (H5Tget_class(type.id()) == H5T_STRING && H5Tis_variable_str(type.id()) > 0) ||
-                      H5Tdetect_class(type.id(), H5T_VLEN) > 0;
+    const bool vlen =
+        (H5Tget_class(type.id()) == H5T_STRING && H5Tis_variable_str(type.id()) > 0) ||
+        H5Tdetect_class(type.id(), H5T_VLEN) > 0;
     Dataspace fspace(H5Dget_space(src.id()), src.id(), "cannot get dataspace");
     const std::vector<hsize_t> dims = dataset_dims(src.id());
     PropList dcpl(H5Dget_create_plist(src.id()), src.id(), "cannot get creation properties");
@@ -382,7 +383,8 @@ void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
         buf.assign(static_cast<std::size_t>(points) * elem, 0);
         if (H5Dread(src.id(), type.id(), ms.id(), fs.id(), H5P_DEFAULT, buf.data()) < 0)
             throw_io(src.id(), "cannot read " + strip_slash(src_path));
-        const herr_t wrote = H5Dwrite(dst.id(), type.id(), ms.id(), ds.id(), H5P_DEFAULT, buf.data());
+        const herr_t wrote =
+            H5Dwrite(dst.id(), type.id(), ms.id(), ds.id(), H5P_DEFAULT, buf.data());
         if (vlen) {
 #if H5_VERSION_GE(1, 12, 0)
             H5Treclaim(type.id(), ms.id(), H5P_DEFAULT, buf.data());
@@ -442,8 +444,8 @@ void check_extent(hid_t dataset, const std::string& where) {
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank)), max(static_cast<std::size_t>(rank));
     if (H5Sget_simple_extent_dims(space.id(), dims.data(), max.data()) < 0)
         throw CorruptError(where + ": invalid dataspace");
-    double bytes = static_cast<double>(H5Tget_size(Datatype(H5Dget_type(dataset), dataset,
-                                                            "cannot get datatype").id()));
+    double bytes = static_cast<double>(
+        H5Tget_size(Datatype(H5Dget_type(dataset), dataset, "cannot get datatype").id()));
     for (std::size_t i = 0; i < dims.size(); ++i) {
         if (max[i] != H5S_UNLIMITED && dims[i] > max[i])
             throw CorruptError(where + ": dimension " + std::to_string(i) + " (" +

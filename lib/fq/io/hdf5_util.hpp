@@ -187,7 +187,7 @@ Datatype dataset_type(hid_t dataset);
 // Refuses (CorruptError "<where>: ...") a dataset whose extent a damaged file could fake:
 // a dimension beyond its maximum, or contiguous unfiltered data larger than the whole file.
 // Call before sizing anything by the dims of a dataset from an untrusted file.
-void check_extent(hid_t dataset, const std::string& where);              // the stored (file) type
+void check_extent(hid_t dataset, const std::string& where);  // the stored (file) type
 
 // Reads / writes the hyperslab [start, start + count) (one entry per axis, C order) between
 // the dataset and a dense C-order buffer of prod(count) elements of `mem_type`; HDF5

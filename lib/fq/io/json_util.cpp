@@ -155,17 +155,17 @@ std::string seal_json_file(const std::string& text) {
 std::string unseal_json_file(const std::string& text, const JsonReader& rd) {
     const std::size_t body = k_seal_prefix.size() + 64 + k_seal_suffix.size();
     if (text.rfind(k_seal_prefix, 0) != 0) {
-        if (text.find("\"file_sha256\"") != std::string::npos)
-            rd.fail("damaged file_sha256 line");
+        if (text.find("\"file_sha256\"") != std::string::npos) rd.fail("damaged file_sha256 line");
         return text;
     }
-    if (text.size() < body || text.compare(k_seal_prefix.size() + 64, k_seal_suffix.size(),
-                                           k_seal_suffix) != 0)
+    if (text.size() < body ||
+        text.compare(k_seal_prefix.size() + 64, k_seal_suffix.size(), k_seal_suffix) != 0)
         rd.fail("damaged file_sha256 line");
     std::string inner = "{\n" + text.substr(body);
     if (core::sha256_hex(inner.data(), inner.size()) != text.substr(k_seal_prefix.size(), 64))
-        rd.fail("file_sha256 mismatch: the file is damaged or was edited (an edited file must "
-                "drop its file_sha256 line)");
+        rd.fail(
+            "file_sha256 mismatch: the file is damaged or was edited (an edited file must "
+            "drop its file_sha256 line)");
     return inner;
 }
 

@@ -39,9 +39,9 @@ void DumpToContainer::verbatim(const std::string& path) {
 // ---- container -> dump
 
 void ContainerToDump::root() {
-    h5::copy_attrs(static_cast<hid_t>(m_src.file_id()), static_cast<hid_t>(m_dst.file_id()),
-                   {"fq_format", "fq_format_version", "fq_version", "fq_index",
-                    "fq_header_sha256"});
+    h5::copy_attrs(
+        static_cast<hid_t>(m_src.file_id()), static_cast<hid_t>(m_dst.file_id()),
+        {"fq_format", "fq_format_version", "fq_version", "fq_index", "fq_header_sha256"});
 }
 
 void ContainerToDump::groups(const std::string& path) {
@@ -68,7 +68,7 @@ void ContainerToDump::decoded(const std::string& path, const std::string& slice)
 
 void ContainerToDump::verbatim(const std::string& path) {
     h5::copy_dataset(static_cast<hid_t>(m_src.file_id()), path, static_cast<hid_t>(m_dst.file_id()),
-                    path);
+                     path);
     groups(path);
 }
 

@@ -24,9 +24,12 @@ void put_u64(core::Sha256& h, std::uint64_t v) {
 
 std::uint64_t rotation_code(core::RotationKind k) {
     switch (k) {
-        case core::RotationKind::none: return 0;
-        case core::RotationKind::haar: return 1;
-        default: return 2;
+        case core::RotationKind::none:
+            return 0;
+        case core::RotationKind::haar:
+            return 1;
+        default:
+            return 2;
     }
 }
 
@@ -51,7 +54,8 @@ std::string tcq_file_name(int L, int K, int V) {
 std::string tcq_content_hash(const TcqCodebookFile& f) {
     core::Sha256 h;
     h.update(std::string_view("fq-tcq/1"));
-    for (int v : {f.d, f.trellis.L, f.trellis.K, f.trellis.V}) put_u64(h, static_cast<std::uint64_t>(v));
+    for (int v : {f.d, f.trellis.L, f.trellis.K, f.trellis.V})
+        put_u64(h, static_cast<std::uint64_t>(v));
     put_u64(h, rotation_code(f.rotation));
     put_u64(h, f.rotation_seed);
     for (float x : f.trellis.lut) {
@@ -74,8 +78,9 @@ TcqCodebookFile make_tcq_file(const train::TcqTrainResult& r, core::RotationKind
     Json c = Json::object();
     c["method"] = "tcq-lloyd";
     c["init"] = "seeded standard-normal table";
-    c["search"] = "two-pass tail-biting Viterbi: free pass on the tape rotated by T/2, then "
-                  "the exact pass with the overlap found at the seam";
+    c["search"] =
+        "two-pass tail-biting Viterbi: free pass on the tape rotated by T/2, then "
+        "the exact pass with the overlap found at the seam";
     c["seed"] = r.params.seed;
     c["train_vectors"] = r.params.train_vectors;
     c["val_vectors"] = r.params.val_vectors;
@@ -126,7 +131,8 @@ std::string serialize_tcq(const TcqCodebookFile& f) {
     const auto V = static_cast<std::size_t>(f.trellis.V);
     for (std::size_t s = 0; s < f.trellis.lut.size() / V; ++s) {
         Json row = Json::array();
-        for (std::size_t v = 0; v < V; ++v) row.push_back(static_cast<double>(f.trellis.lut[s * V + v]));
+        for (std::size_t v = 0; v < V; ++v)
+            row.push_back(static_cast<double>(f.trellis.lut[s * V + v]));
         lut.push_back(std::move(row));
     }
     j["lut"] = std::move(lut);
@@ -143,9 +149,8 @@ TcqCodebookFile parse_tcq(const std::string& text, const std::string& name) {
         doc["format_version"].get<std::int64_t>() != k_tcq_format_version)
         rd.fail("unsupported format_version (this build reads version 1)");
     rd.expect_keys(doc,
-                   {"format", "format_version", "family", "d", "L", "K", "V",
-                    "rate_bits_per_coord", "construction", "rotation", "distortion", "training",
-                    "lut", "content_hash"},
+                   {"format", "format_version", "family", "d", "L", "K", "V", "rate_bits_per_coord",
+                    "construction", "rotation", "distortion", "training", "lut", "content_hash"},
                    "the top level");
     rd.check_finite(doc, "");
     if (doc["family"] != "tcq") rd.fail("family is not \"tcq\"");
@@ -183,8 +188,8 @@ TcqCodebookFile parse_tcq(const std::string& text, const std::string& name) {
         rd.expect_keys(e, {"mse_per_vector", "db_above_bound"}, where);
         *targets[i] = rd.get_double(e, "mse_per_vector", where);
         if (!(*targets[i] > 0)) rd.fail(where + "mse_per_vector is not positive");
-        if (!close_rel(rd.get_double(e, "db_above_bound", where), db_above_bound(*targets[i], f.rate()),
-                       1e-9))
+        if (!close_rel(rd.get_double(e, "db_above_bound", where),
+                       db_above_bound(*targets[i], f.rate()), 1e-9))
             rd.fail(where + "db_above_bound is inconsistent with mse_per_vector");
         ++i;
     }
@@ -208,7 +213,8 @@ TcqCodebookFile parse_tcq(const std::string& text, const std::string& name) {
     f.content_hash = rd.get_string(doc, "content_hash");
     const std::string hash = tcq_content_hash(f);
     if (f.content_hash != hash)
-        rd.fail("content hash mismatch: the file says " + f.content_hash + ", the content is " + hash);
+        rd.fail("content hash mismatch: the file says " + f.content_hash + ", the content is " +
+                hash);
     std::string regenerated;
     try {
         regenerated = core::Rotation(f.rotation, f.d, f.rotation_seed).checksum();

@@ -242,7 +242,7 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     for (const auto& [layer, L] : layers) {
         if (!L.k || !L.v)
             throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
-                             ": needs both k and v datasets");
+                               ": needs both k and v datasets");
         any_q = any_q || L.q;
         all_q = all_q && L.q;
     }
@@ -262,7 +262,7 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
         const io::DatasetInfo& vi = *L.v;
         if (vi.heads != ki.heads || vi.tokens != ki.tokens || vi.d != ki.d)
             throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
-                             ": k and v shapes differ");
+                               ": k and v shapes differ");
         const int d = ki.d;
         const std::int64_t T = ki.tokens;
         const int n_kv = ki.heads;
@@ -281,7 +281,7 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
             }
         } else if (d != ev.d || T != ev.tokens || n_kv != ev.n_kv_heads) {
             throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
-                             ": shape differs from the first layer");
+                               ": shape differs from the first layer");
         }
         ++ev.layers;
         const std::vector<float> k = dump.read_all(ki);

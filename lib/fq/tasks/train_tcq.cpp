@@ -33,16 +33,15 @@ void run_train_tcq(const TrainTcqOptions& o) {
     p.tol = o.tol;
     const core::RotationKind rot = core::rotation_kind_from_string(o.rotation);
     ProgressBar bar;
-    const train::TcqTrainResult r = train::train_tcq(
-        p, [&bar](const std::string& stage, double f) { bar.update(stage, f); });
+    const train::TcqTrainResult r =
+        train::train_tcq(p, [&bar](const std::string& stage, double f) { bar.update(stage, f); });
     bar.finish();
     const io::TcqCodebookFile file = io::make_tcq_file(r, rot, o.rotation_seed);
     io::save_tcq(file, o.run.output, o.run.force);
     if (o.run.verbosity >= 0) {
-        std::cout << "tcq d=" << p.d << " L=" << p.L << " K=" << p.K << " V=" << p.V
-                  << "  rate " << fmt("%.4g", file.rate()) << " bits/coord  "
-                  << r.iterations.size() << " Lloyd iterations on " << r.params.train_vectors
-                  << " vectors\n"
+        std::cout << "tcq d=" << p.d << " L=" << p.L << " K=" << p.K << " V=" << p.V << "  rate "
+                  << fmt("%.4g", file.rate()) << " bits/coord  " << r.iterations.size()
+                  << " Lloyd iterations on " << r.params.train_vectors << " vectors\n"
                   << "total MSE per unit vector: init " << fmt("%.6f", r.init_distortion)
                   << "  train " << fmt("%.6f", r.train_distortion) << "  val "
                   << fmt("%.6f", r.val_distortion) << " ("

@@ -79,8 +79,8 @@ TcqTrainResult train_tcq(const TcqParams& params,
     require(p.max_iter >= 1 && p.tol >= 0, "tcq: max_iter >= 1 and tol >= 0");
     const int T = p.d / p.V;
     if (p.train_vectors == 0)
-        p.train_vectors = std::max<std::size_t>(
-            1024, (std::size_t{256} << p.L) / static_cast<std::size_t>(T));
+        p.train_vectors =
+            std::max<std::size_t>(1024, (std::size_t{256} << p.L) / static_cast<std::size_t>(T));
     if (p.val_vectors == 0) p.val_vectors = p.train_vectors / 2;
     r.params = p;
 

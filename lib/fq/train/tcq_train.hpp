@@ -37,7 +37,7 @@ struct TcqParams {
 
 struct TcqIteration {
     int iter = 0;
-    double train_distortion = 0;  // with the table at the start of the iteration
+    double train_distortion = 0;   // with the table at the start of the iteration
     std::size_t empty_states = 0;  // rows no step landed on (kept)
 };
 

@@ -50,7 +50,8 @@ float path_cost(const Trellis& t, int T, const TrellisPath& path, const float* x
         std::uint32_t s = 0;
         // s_i = bits of steps i - W + 1 .. i (circular), oldest first.
         const int W = (t.L + t.K - 1) / t.K;
-        for (int j = i - W + 1; j <= i; ++j) s = (s << t.K) | path[static_cast<std::size_t>((j + T) % T)];
+        for (int j = i - W + 1; j <= i; ++j)
+            s = (s << t.K) | path[static_cast<std::size_t>((j + T) % T)];
         s &= mask;
         float step = 0;
         for (int v = 0; v < t.V; ++v) {
@@ -96,7 +97,8 @@ TEST_SUITE("trellis") {
             for (std::uint64_t seed = 1; seed <= 5; ++seed) {
                 const Trellis t = random_trellis(c.L, c.K, c.V, seed);
                 const TrellisSearch search(t, c.T);
-                const std::vector<float> x = gaussian(static_cast<std::size_t>(c.T * c.V), seed + 100);
+                const std::vector<float> x =
+                    gaussian(static_cast<std::size_t>(c.T * c.V), seed + 100);
                 TrellisPath want, got, two_pass;
                 TrellisWorkspace w;
                 const float least = brute_force(t, c.T, x.data(), want);
@@ -126,7 +128,8 @@ TEST_SUITE("trellis") {
         search.decode(path, y.data(), states.data());
         for (int i = 0; i < T; ++i) {
             std::uint64_t window = 0;  // steps i-2, i-1, i: 9 bits, keep the low 7
-            for (int j = i - 2; j <= i; ++j) window = (window << 3) | path[static_cast<std::size_t>((j + T) % T)];
+            for (int j = i - 2; j <= i; ++j)
+                window = (window << 3) | path[static_cast<std::size_t>((j + T) % T)];
             const auto s = static_cast<std::uint32_t>(window & 127u);
             CHECK(states[i] == s);
             for (int v = 0; v < t.V; ++v) CHECK(y[i * t.V + v] == t.lut[s * t.V + v]);

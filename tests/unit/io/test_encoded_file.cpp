@@ -201,7 +201,8 @@ TEST_SUITE("encoded_file") {
         }
         {
             const std::string p = copy("format.fq.h5");
-            modify(p, [](hid_t f) { h5::write_attr_fixed_string(f, "fq_format", "something-else"); });
+            modify(p,
+                   [](hid_t f) { h5::write_attr_fixed_string(f, "fq_format", "something-else"); });
             CHECK_THROWS_AS(EncodedFileReader{p}, CorruptError);
         }
         for (const char* attr : {"code_bytes", "tokens", "heads", "block_tokens"}) {
@@ -218,7 +219,7 @@ TEST_SUITE("encoded_file") {
             modify(p, [](hid_t f) {
                 h5::Group g = h5::open_group(f, "layer_0/k");
                 h5::write_attr_fixed_string(g.id(), "codec",
-                                      R"({"codec": "scalar", "codebook": "x", "extra": 1})");
+                                            R"({"codec": "scalar", "codebook": "x", "extra": 1})");
             });
             CHECK_THROWS_AS(EncodedFileReader{p}, CorruptError);
         }
@@ -254,7 +255,8 @@ TEST_SUITE("encoded_file") {
                 EncodedFileReader r(p);
                 FAIL("no error");
             } catch (const CorruptError& err) {
-                CHECK(std::string(err.what()).find("header checksum mismatch") != std::string::npos);
+                CHECK(std::string(err.what()).find("header checksum mismatch") !=
+                      std::string::npos);
             }
             const std::string q = copy("resealed.fq.h5");
             modify(q, set_layer);
@@ -262,7 +264,8 @@ TEST_SUITE("encoded_file") {
             CHECK(EncodedFileReader(q).format_version() == 2);
             // A variable-length string where a version 2 writer puts fixed ones: refused.
             const std::string v = copy("vlen.fq.h5");
-            modify(v, [](hid_t f) { h5::write_attr_string(f, "note", "x"); }, false);
+            modify(
+                v, [](hid_t f) { h5::write_attr_string(f, "note", "x"); }, false);
             CHECK_THROWS_AS(EncodedFileReader{v}, CorruptError);
         }
         {

@@ -501,7 +501,8 @@ TEST_SUITE("kv_dump") {
         TempDir tmp;
         const std::string a = tmp / "a.h5", b = tmp / "b.h5";
         std::vector<float> values(5 * 7);
-        for (std::size_t i = 0; i < values.size(); ++i) values[i] = 0.25f * static_cast<float>(i) - 3;
+        for (std::size_t i = 0; i < values.size(); ++i)
+            values[i] = 0.25f * static_cast<float>(i) - 3;
         {
             h5::File f = h5::create_file(a);
             const hsize_t dims[2] = {5, 7}, chunk[2] = {2, 7};

@@ -71,11 +71,14 @@ TEST_SUITE("tcq_file") {
         std::string t = text;
         t[digit] = t[digit] == '9' ? '8' : static_cast<char>(t[digit] + 1);
         CHECK_THROWS_AS(fq::io::parse_tcq(t, "t"), fq::CorruptError);
-        CHECK_THROWS_AS(fq::io::parse_tcq(replaced(text, "\"format_version\": 1", "\"format_version\": 2"), "t"),
+        CHECK_THROWS_AS(fq::io::parse_tcq(
+                            replaced(text, "\"format_version\": 1", "\"format_version\": 2"), "t"),
                         fq::CorruptError);
         CHECK_THROWS_AS(fq::io::parse_tcq(replaced(text, "\"L\": 6", "\"L\": 7"), "t"),
                         fq::CorruptError);
-        CHECK_THROWS_AS(fq::io::parse_tcq(replaced(text, "\"rate_bits_per_coord\": 2.0", "\"rate_bits_per_coord\": 2.5"), "t"),
+        CHECK_THROWS_AS(fq::io::parse_tcq(replaced(text, "\"rate_bits_per_coord\": 2.0",
+                                                   "\"rate_bits_per_coord\": 2.5"),
+                                          "t"),
                         fq::CorruptError);
         CHECK_THROWS_AS(fq::io::parse_tcq(text.substr(0, text.size() / 2), "t"), fq::CorruptError);
     }
@@ -88,7 +91,8 @@ TEST_SUITE("tcq_file") {
         fq::io::save_tcq(f, path, false);
         fq::io::CodebookStore store(dir.path.string());
         nlohmann::ordered_json desc = {{"codec", "tcq"}, {"codebook", path}};
-        const fq::io::BuiltCodec b = fq::io::make_codec(desc, store, "test", fq::ExitCode::usage, 16);
+        const fq::io::BuiltCodec b =
+            fq::io::make_codec(desc, store, "test", fq::ExitCode::usage, 16);
         CHECK(b.family() == "tcq");
         CHECK(b.codec->code_bits() == 16 + 32);
         CHECK(b.label == "tcq L=6 K=2 V=1 norm/float16");

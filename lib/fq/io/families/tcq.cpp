@@ -49,15 +49,14 @@ void register_tcq_family(std::vector<CodecFamily>& out) {
                              std::to_string(V) + " needs a whole number of bits per step (1..8)");
         const int K = static_cast<int>(std::lround(k));
         if (ctx.d <= 0) throw UsageError(ctx.context + ": tcq needs the data's dimension");
-        const std::string rel =
-            "d" + std::to_string(ctx.d) + "/" + tcq_file_name(L, K, V);
+        const std::string rel = "d" + std::to_string(ctx.d) + "/" + tcq_file_name(L, K, V);
         const std::string path = ctx.store.dir() + "/" + rel;
         std::error_code ec;
         if (!std::filesystem::exists(path, ec))
             throw UsageError(ctx.context + ": no shipped tcq codebook " + path +
                              "; make one with: fq-train tcq --d " + std::to_string(ctx.d) +
-                             " --L " + std::to_string(L) + " --K " + std::to_string(K) +
-                             " --V " + std::to_string(V) + " -o " + path);
+                             " --L " + std::to_string(L) + " --K " + std::to_string(K) + " --V " +
+                             std::to_string(V) + " -o " + path);
         j["codebook"] = path;
         return j;
     };
