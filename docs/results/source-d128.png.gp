@@ -5,7 +5,7 @@ set title 'Canonical source, d = 128: total MSE per unit vector' noenhanced
 set xlabel 'bits per coordinate (payload)' noenhanced
 set ylabel 'total MSE per unit vector E||z - z_hat||^2' noenhanced
 set grid xtics ytics mxtics mytics lc rgb '#cccccc'
-set key top right box opaque noenhanced
+set key bottom left box opaque noenhanced
 set logscale y
 set format y '10^{%L}'
 set datafile missing 'NaN'
@@ -41,6 +41,17 @@ $s6 << EOD
 0.25 0.7677593305
 EOD
 $s7 << EOD
+0.5 0.5371441344
+1 0.2744256093
+1.5 0.141241822
+2 0.07208851155
+3 0.0189620755
+4 0.005025238944
+EOD
+$s8 << EOD
+2 0.0913860734
+EOD
+$s9 << EOD
 0.25 0.7071067812
 0.325 0.6372803137
 0.4 0.5743491775
@@ -100,5 +111,7 @@ plot $s0 using 1:2 with points pt 7 ps 1.3 title 'scalar (Lloyd-Max, k = 1)', \
      $s4 using 1:2 with linespoints pt 7 ps 1.1 lw 2 title 'fib k = 8', \
      $s5 using 1:2 with linespoints pt 7 ps 1.1 lw 2 title 'fib k = 16', \
      $s6 using 1:2 with linespoints pt 7 ps 1.1 lw 2 title 'fib k = 32', \
-     $s7 using 1:2 with lines lw 2 dt 2 lc rgb '#000000' title 'Shannon bound 4^-b'
+     $s7 using 1:2 with linespoints pt 7 ps 1.1 lw 2 title 'tcq L = 12 (trellis)', \
+     $s8 using 1:2 with points pt 7 ps 1.3 lc rgb '#8c564b' title 'E8P lattice (QuIP#): 1.65 dB above at 2 bits', \
+     $s9 using 1:2 with lines lw 2 dt 2 lc rgb '#000000' title 'Shannon bound 4^-b'
 unset output

@@ -13,11 +13,13 @@
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/io/plot.hpp"
+#include "fq/io/tcq_file.hpp"
 #include "fq/metrics/fidelity.hpp"
 #include "fq/source/spherical_beta.hpp"
 #include "fq/tasks/eval.hpp"
 #include "fq/tasks/run_main.hpp"
 #include "fq/train/lloyd.hpp"
+#include "fq/train/tcq_train.hpp"
 
 namespace fq::tasks {
 
@@ -84,6 +86,41 @@ SourceRow evaluate_codebook(const io::UniversalCodebook& cb, const std::string& 
     return r;
 }
 
+// A tcq trellis on fresh source vectors (batch means): the codec's own search.
+SourceRow evaluate_tcq(const io::TcqCodebookFile& f, const std::string& path,
+                       const SourceEvalOptions& opts) {
+    SourceRow r;
+    r.family = "tcq";
+    r.path = path;
+    r.d = f.d;
+    r.k = f.trellis.V;
+    r.N = static_cast<int>(f.trellis.states());
+    r.bits = f.rate();
+    r.name = std::filesystem::path(path).stem().string();
+    // One vector codes d numbers: as many numbers as the block codebooks' samples / 32.
+    const std::size_t per = std::max<std::size_t>(64, opts.samples / 32 / k_batches);
+    std::vector<double> means;
+    for (std::size_t b = 0; b < k_batches; ++b)
+        means.push_back(train::tcq_distortion(
+            f.trellis, f.d, train::tcq_source_samples(f.d, per, opts.seed * 1000003ULL + b, 77)));
+    double m = 0;
+    for (double x : means) m += x;
+    m /= static_cast<double>(means.size());
+    double s2 = 0;
+    for (double x : means) s2 += (x - m) * (x - m);
+    s2 /= static_cast<double>(means.size() - 1);
+    r.total_mse = m;
+    r.total_mse_se = std::sqrt(s2 / static_cast<double>(means.size()));
+    r.shannon = metrics::shannon_bound(r.bits);
+    r.db_above = metrics::db_above_shannon(r.total_mse, r.bits);
+    r.file_val_total_mse = f.val_mse;
+    return r;
+}
+
+int family_rank(const std::string& f) {
+    return f == "scalar" ? 0 : f == "fib" ? 1 : 2;
+}
+
 }  // namespace
 
 std::vector<SourceRow> evaluate_source(const SourceEvalOptions& opts) {
@@ -112,9 +149,23 @@ std::vector<SourceRow> evaluate_source(const SourceEvalOptions& opts) {
         io::UniversalCodebook cb = io::make_scalar_codebook(q, 1e-12, core::RotationKind::haar, 1);
         rows.push_back(evaluate_codebook(cb, "", opts));
     }
+    // The shipped tcq trellises of d (codebooks/d<d>/tcq-*.json).
+    std::vector<std::filesystem::path> tcq_files;
+    std::error_code ec;
+    const std::filesystem::path sub = std::filesystem::path(store.dir()) / ("d" + std::to_string(opts.d));
+    if (std::filesystem::is_directory(sub, ec))
+        for (const auto& e : std::filesystem::directory_iterator(sub, ec))
+            if (e.path().filename().string().rfind("tcq-", 0) == 0) tcq_files.push_back(e.path());
+    std::sort(tcq_files.begin(), tcq_files.end());
+    for (const auto& p : tcq_files) {
+        bar.update("source d=" + std::to_string(opts.d) + " tcq", 1.0);
+        const io::TcqCodebookFile f = io::load_tcq(p.string());
+        if (f.d != opts.d) continue;
+        rows.push_back(evaluate_tcq(f, p.string(), opts));
+    }
     bar.finish();
     std::sort(rows.begin(), rows.end(), [](const SourceRow& a, const SourceRow& b) {
-        if (a.family != b.family) return a.family > b.family;  // scalar first, then fib
+        if (a.family != b.family) return family_rank(a.family) < family_rank(b.family);
         if (a.k != b.k) return a.k < b.k;
         return a.bits < b.bits;
     });
@@ -185,13 +236,19 @@ void run_eval_source(const SourceEvalOptions& opts) {
         p.xlabel = "bits per coordinate (payload)";
         p.ylabel = "total MSE per unit vector E||z - z_hat||^2";
         p.logy = true;
+        p.key = "bottom left";  // the curves fall from top left to bottom right
         std::map<int, io::Series> by_k;
         double lo = 1e9, hi = 0;
         for (const auto& r : rows) {
-            const int key = r.family == "scalar" ? 0 : r.k;
+            // scalar, fib by block dimension k, tcq by its state bits (keys 1000 + L)
+            const int key = r.family == "scalar" ? 0
+                            : r.family == "tcq"  ? 1000 + static_cast<int>(std::log2(r.N))
+                                                 : r.k;
             auto& s = by_k[key];
             s.title = r.family == "scalar" ? "scalar (Lloyd-Max, k = 1)"
-                                           : "fib k = " + std::to_string(r.k);
+                      : r.family == "tcq"
+                          ? "tcq L = " + std::to_string(key - 1000) + " (trellis)"
+                          : "fib k = " + std::to_string(r.k);
             s.style = r.family == "scalar" ? io::SeriesStyle::points : io::SeriesStyle::linespoints;
             s.x.push_back(r.bits);
             s.y.push_back(r.total_mse);
@@ -207,7 +264,28 @@ void run_eval_source(const SourceEvalOptions& opts) {
             bound.x.push_back(b);
             bound.y.push_back(metrics::shannon_bound(b));
         }
-        for (auto& [k, s] : by_k) p.series.push_back(s);
+        for (auto& [k, s] : by_k) {
+            // tcq rows sorted by rate within the series (0.5, 1, 1.5, ...)
+            std::vector<std::size_t> idx(s.x.size());
+            for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+            std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
+            io::Series sorted = s;
+            for (std::size_t i = 0; i < idx.size(); ++i) {
+                sorted.x[i] = s.x[idx[i]];
+                sorted.y[i] = s.y[idx[i]];
+            }
+            p.series.push_back(sorted);
+        }
+        // Reference: QuIP#'s 8-dimensional E8P lattice codebook, 1.65 dB above at 2 bits.
+        if (lo <= 2.0 && hi >= 2.0) {
+            io::Series e8p;
+            e8p.title = "E8P lattice (QuIP#): 1.65 dB above at 2 bits";
+            e8p.style = io::SeriesStyle::points;
+            e8p.color = "#8c564b";
+            e8p.x.push_back(2.0);
+            e8p.y.push_back(metrics::shannon_bound(2.0) * std::pow(10.0, 1.65 / 10.0));
+            p.series.push_back(e8p);
+        }
         p.series.push_back(bound);
         io::render_plot(p, opts.plot);
     }
