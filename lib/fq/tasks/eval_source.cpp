@@ -32,6 +32,17 @@ struct BlockDistortion {
     double se = 0;
 };
 
+// The mean of the batch means and its standard error.
+BlockDistortion batch_means(const std::vector<double>& means) {
+    double m = 0;
+    for (double x : means) m += x;
+    m /= static_cast<double>(means.size());
+    double s2 = 0;
+    for (double x : means) s2 += (x - m) * (x - m);
+    s2 /= static_cast<double>(means.size() - 1);
+    return {m, std::sqrt(s2 / static_cast<double>(means.size()))};
+}
+
 // Mean distortion of cb on n fresh samples of f_{d, cb.k}, with a batch-means standard
 // error. Samples are drawn per batch (seed, batch) so memory stays at one batch.
 BlockDistortion block_distortion(const codecs::BlockCodebook& cb, int d, std::size_t n,
@@ -42,13 +53,7 @@ BlockDistortion block_distortion(const codecs::BlockCodebook& cb, int d, std::si
         const auto y = source::sample(d, cb.k, per, seed * 1000003ULL + b);
         means.push_back(train::mean_distortion(cb, y.data(), per));
     }
-    double m = 0;
-    for (double x : means) m += x;
-    m /= static_cast<double>(means.size());
-    double s2 = 0;
-    for (double x : means) s2 += (x - m) * (x - m);
-    s2 /= static_cast<double>(means.size() - 1);
-    return {m, std::sqrt(s2 / static_cast<double>(means.size()))};
+    return batch_means(means);
 }
 
 SourceRow evaluate_codebook(const io::UniversalCodebook& cb, const std::string& path,
@@ -103,14 +108,9 @@ SourceRow evaluate_tcq(const io::TcqCodebookFile& f, const std::string& path,
     for (std::size_t b = 0; b < k_batches; ++b)
         means.push_back(train::tcq_distortion(
             f.trellis, f.d, train::tcq_source_samples(f.d, per, opts.seed * 1000003ULL + b, 77)));
-    double m = 0;
-    for (double x : means) m += x;
-    m /= static_cast<double>(means.size());
-    double s2 = 0;
-    for (double x : means) s2 += (x - m) * (x - m);
-    s2 /= static_cast<double>(means.size() - 1);
-    r.total_mse = m;
-    r.total_mse_se = std::sqrt(s2 / static_cast<double>(means.size()));
+    const BlockDistortion bm = batch_means(means);
+    r.total_mse = bm.mean;
+    r.total_mse_se = bm.se;
     r.shannon = metrics::shannon_bound(r.bits);
     r.db_above = metrics::db_above_shannon(r.total_mse, r.bits);
     r.file_val_total_mse = f.val_mse;
@@ -152,7 +152,8 @@ std::vector<SourceRow> evaluate_source(const SourceEvalOptions& opts) {
     // The shipped tcq trellises of d (codebooks/d<d>/tcq-*.json).
     std::vector<std::filesystem::path> tcq_files;
     std::error_code ec;
-    const std::filesystem::path sub = std::filesystem::path(store.dir()) / ("d" + std::to_string(opts.d));
+    const std::filesystem::path sub =
+        std::filesystem::path(store.dir()) / ("d" + std::to_string(opts.d));
     if (std::filesystem::is_directory(sub, ec))
         for (const auto& e : std::filesystem::directory_iterator(sub, ec))
             if (e.path().filename().string().rfind("tcq-", 0) == 0) tcq_files.push_back(e.path());
@@ -246,9 +247,8 @@ void run_eval_source(const SourceEvalOptions& opts) {
                                                  : r.k;
             auto& s = by_k[key];
             s.title = r.family == "scalar" ? "scalar (Lloyd-Max, k = 1)"
-                      : r.family == "tcq"
-                          ? "tcq L = " + std::to_string(key - 1000) + " (trellis)"
-                          : "fib k = " + std::to_string(r.k);
+                      : r.family == "tcq"  ? "tcq L = " + std::to_string(key - 1000) + " (trellis)"
+                                           : "fib k = " + std::to_string(r.k);
             s.style = r.family == "scalar" ? io::SeriesStyle::points : io::SeriesStyle::linespoints;
             s.x.push_back(r.bits);
             s.y.push_back(r.total_mse);
@@ -268,7 +268,8 @@ void run_eval_source(const SourceEvalOptions& opts) {
             // tcq rows sorted by rate within the series (0.5, 1, 1.5, ...)
             std::vector<std::size_t> idx(s.x.size());
             for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-            std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
+            std::sort(idx.begin(), idx.end(),
+                      [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
             io::Series sorted = s;
             for (std::size_t i = 0; i < idx.size(); ++i) {
                 sorted.x[i] = s.x[idx[i]];

@@ -15,17 +15,21 @@ void normalize_header(const ParamReader& p, Json& out) {
     out["header_type"] = p.choice("header_type", "float16", {"float16", "float32"});
 }
 
+codecs::HeaderOptions header_options(const Json& norm) {
+    codecs::HeaderOptions h;
+    h.value = norm["header"] == "gain" ? codecs::NormHeader::gain : codecs::NormHeader::norm;
+    h.type = norm["header_type"] == "float32" ? codecs::HeaderType::float32
+                                              : codecs::HeaderType::float16;
+    return h;
+}
+
 BuiltCodec build_block_vq(const std::string& family, Json& norm, UniversalCodebook cb,
                           const BuildContext& ctx) {
     if (cb.family != family)
         ctx.rd.fail("codec '" + family + "' needs a " + family + " codebook, " +
                     norm["codebook"].get<std::string>() + " is a " + cb.family + " codebook");
-    codecs::HeaderOptions h;
-    h.value = norm["header"] == "gain" ? codecs::NormHeader::gain : codecs::NormHeader::norm;
-    h.type = norm["header_type"] == "float32" ? codecs::HeaderType::float32
-                                              : codecs::HeaderType::float16;
     BuiltCodec out;
-    out.codec = std::make_shared<codecs::BlockVqCodec>(family, cb.spec, h);
+    out.codec = std::make_shared<codecs::BlockVqCodec>(family, cb.spec, header_options(norm));
     norm["codebook"] = cb.content_hash;
     std::ostringstream o;
     o << family;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fq/codecs/norm_header.hpp"
 #include "fq/io/codec_registry.hpp"
 
 namespace fq::io::families {
@@ -14,6 +15,8 @@ namespace fq::io::families {
 // Normalized "header" ("norm"|"gain" ["norm"]) and "header_type" ("float16"|"float32"
 // ["float16"]) appended to out.
 void normalize_header(const ParamReader& p, nlohmann::ordered_json& out);
+// The header options of a normalized description's "header" and "header_type".
+codecs::HeaderOptions header_options(const nlohmann::ordered_json& norm);
 
 // The codec of norm (header keys normalized) over cb, which must be a `family` codebook;
 // norm["codebook"] becomes cb's content hash.

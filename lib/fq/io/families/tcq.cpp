@@ -65,16 +65,12 @@ void register_tcq_family(std::vector<CodecFamily>& out) {
         const std::string ref = norm["codebook"].get<std::string>();
         const std::string text = ctx.store.resolve_text(ref, k_tcq_format);
         const TcqCodebookFile file = parse_tcq(text, ref);
-        codecs::HeaderOptions h;
-        h.value = norm["header"] == "gain" ? codecs::NormHeader::gain : codecs::NormHeader::norm;
-        h.type = norm["header_type"] == "float32" ? codecs::HeaderType::float32
-                                                  : codecs::HeaderType::float16;
         codecs::TcqSpec spec;
         spec.d = file.d;
         spec.trellis = file.trellis;
         spec.rotation = file.rotation;
         spec.rotation_seed = file.rotation_seed;
-        auto codec = std::make_shared<codecs::TcqCodec>(spec, h);
+        auto codec = std::make_shared<codecs::TcqCodec>(spec, families::header_options(norm));
         BuiltCodec b;
         b.codec = codec;
         norm["codebook"] = file.content_hash;
