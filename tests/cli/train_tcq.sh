@@ -52,6 +52,19 @@ for t in ("k", "v"):
     assert 0.05 < r["nmse"] < 0.11, (t, r["nmse"])
 PY
 
+# fq-eval source evaluates the tcq files of a codebook directory on fresh samples: its
+# measurement agrees with the validation distortion the file records (within 5%)
+mkdir -p "$tmp/cb/d64"
+cp "$tmp/moved.json" "$tmp/cb/d64/tcq-L8-K2-V1.json"
+run "$bin/fq-eval" source --d 64 --codebooks "$tmp/cb" --samples 65536 --json "$tmp/src.json" -q
+"$py" - "$tmp/src.json" <<'PY' || fail "fq-eval source tcq row"
+import sys, json
+rows = {r["codebook"]: r for r in json.load(open(sys.argv[1]))["rows"]}
+t = rows["tcq-L8-K2-V1"]
+assert t["family"] == "tcq" and t["bits"] == 2 and t["N"] == 256, t
+assert abs(t["total_mse"] / t["file_total_mse"] - 1) < 0.05, t
+PY
+
 # the shipped short forms (d = 64)
 for b in 0.5 1 1.5 2 3 4; do
     run "$bin/fq-encode" -i "$sample" -o "$tmp/s$b.fq.h5" --select 'layer_0/k' --k-codec "tcq:bits=$b" -q
