@@ -114,11 +114,14 @@ def setup(bindir, base, env, timeout):
     make_dump(dump, rng)
     cb = os.path.join(clean, "fib.json")
     gsrq = os.path.join(clean, "gsrq.json")
+    tcq = os.path.join(clean, "tcq.json")
     fq = os.path.join(clean, "dump.fq.h5")
     steps = [
         [b("fq-train"), "fib", "--d", "64", "--k", "2", "--N", "16", "-o", cb, "-q"],
         [b("fq-train"), "gsrq", "-i", dump, "--tensor", "k", "--D", "8", "--K", "16",
          "--stages", "1", "-o", gsrq, "-q"],
+        [b("fq-train"), "tcq", "--d", "64", "--L", "6", "--bits", "2", "--max-iter", "3",
+         "--train-vectors", "256", "-o", tcq, "-q"],
         [b("fq-encode"), "-i", dump, "-o", fq, "--k-codec", "fib:rate=2", "--v-codec",
          "scalar:bits=2", "--keep-last", "2", "-q"],
     ]
@@ -140,6 +143,9 @@ def setup(bindir, base, env, timeout):
         Target("gsrq codebook → fq-encode", gsrq,
                [b("fq-encode"), "-i", dump, "-o", "{dir}/out.h5", "--select", "layer_0/k",
                 "--k-codec", "gsrq:codebook={in}", "-q"], "out.h5", True),
+        Target("tcq codebook → fq-encode", tcq,
+               [b("fq-encode"), "-i", dump, "-o", "{dir}/out.h5", "--select", "layer_0/k",
+                "--k-codec", "{in}", "-q"], "out.h5", True),
         Target("dump → fq-encode", dump,
                [b("fq-encode"), "-i", "{in}", "-o", "{dir}/out.h5", "--rate", "2", "-q"],
                "out.h5", False),
