@@ -25,6 +25,10 @@ TrellisSearch::TrellisSearch(const Trellis& t, int T) : m_t(t), m_T(T) {
     require(T >= 1 && static_cast<long>(T) * t.K >= t.L,
             "trellis: " + std::to_string(T) + " steps of " + std::to_string(t.K) +
                 " bits do not fill a state of " + std::to_string(t.L) + " bits");
+    // The back pointers of one search: T x 2^(L-K) bytes.
+    require(static_cast<double>(T) * static_cast<double>(t.states() >> t.K) <= k_max_search_bytes,
+            "trellis: a search of " + std::to_string(T) + " steps over 2^" + std::to_string(t.L) +
+                " states is too large");
     m_lut_by_coord.assign(static_cast<std::size_t>(t.V), std::vector<float>(t.states()));
     for (std::uint32_t s = 0; s < t.states(); ++s)
         for (int v = 0; v < t.V; ++v)

@@ -51,10 +51,14 @@ struct TrellisWorkspace {
     std::vector<std::uint8_t> back;  // T x 2^(L-K) predecessor choices
 };
 
+// The largest search TrellisSearch accepts: T 2^(L-K) bytes of back pointers (256 MiB).
+inline constexpr double k_max_search_bytes = 268435456.0;
+
 class TrellisSearch {
 public:
     TrellisSearch() = default;
-    // T steps (T K >= L so that each state is a window of the stream). UsageError otherwise.
+    // T steps (T K >= L so that each state is a window of the stream, T 2^(L-K) at most
+    // k_max_search_bytes). UsageError otherwise.
     TrellisSearch(const Trellis& t, int T);
 
     int steps() const { return m_T; }

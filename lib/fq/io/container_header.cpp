@@ -45,8 +45,7 @@ void put_str(core::Sha256& h, const std::string& s) {
 // A datatype as class, size, byte order and sign: enough to tell any two types fq writes
 // apart; variable-length ones are flagged.
 bool put_type(core::Sha256& h, hid_t type) {
-    const bool vlen = (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) ||
-                      H5Tdetect_class(type, H5T_VLEN) > 0;
+    const bool vlen = h5::contains_vlen(type);
     put_u64(h, static_cast<std::uint64_t>(H5Tget_class(type)));
     put_u64(h, H5Tget_size(type));
     put_u64(h, static_cast<std::uint64_t>(H5Tget_order(type)));
@@ -108,6 +107,10 @@ void put_contents(core::Sha256& h, hid_t ds, hid_t type, const std::vector<hsize
         throw CorruptError(h5::describe(ds) + ": rows too large for a copied dataset");
     const auto row_bytes = static_cast<std::size_t>(row);
     if (row_bytes == 0) return;
+    if (row * static_cast<double>(dims[0]) > h5::max_plausible_bytes(ds))
+        throw CorruptError(h5::describe(ds) +
+                           ": a copied dataset declares more data than the "
+                           "file can hold");
     const hsize_t step = std::max<hsize_t>(1, k_slab_bytes / row_bytes);
     std::vector<unsigned char> buf;
     for (hsize_t r = 0; r < dims[0]; r += step) {
@@ -157,7 +160,10 @@ std::string container_header_digest(std::int64_t file_id, const std::vector<std:
             h5::Dataspace sp(H5Dget_space(obj.id()), obj.id(), "cannot get dataspace");
             const std::vector<hsize_t> dims = put_space(h, sp.id(), obj.id());
             // Variable-length contents (copied as they were) are not covered: docs/FORMAT.md.
-            if (!vlen && std::find(copied.begin(), copied.end(), path) != copied.end())
+            h5::Dataspace kind_sp(H5Dget_space(obj.id()), obj.id(), "cannot get dataspace");
+            const bool null_space = H5Sget_simple_extent_type(kind_sp.id()) == H5S_NULL;
+            if (!vlen && !null_space &&
+                std::find(copied.begin(), copied.end(), path) != copied.end())
                 put_contents(h, obj.id(), dt.id(), dims);
         }
         put_attributes(h, obj.id(), path, false);

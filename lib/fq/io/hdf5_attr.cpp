@@ -220,9 +220,7 @@ void copy_attrs(hid_t src, hid_t dst, const std::vector<std::string>& skip, bool
                 copy_string_attr_fixed(src, dst, name, attr.id(), sp.id());
                 continue;
             }
-            if (H5Tdetect_class(ftype.id(), H5T_VLEN) > 0 ||
-                (H5Tget_class(ftype.id()) != H5T_STRING &&
-                 H5Tdetect_class(ftype.id(), H5T_STRING) > 0))
+            if (contains_vlen(ftype.id()))
                 continue;  // variable-length data nested in other types: not carried
         }
         Datatype mtype(H5Tget_native_type(ftype.id(), H5T_DIR_ASCEND), src,

@@ -333,9 +333,7 @@ void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
     check_extent(src.id(), where);
     Datatype ftype(H5Dget_type(src.id()), src.id(), "cannot get datatype");
     Datatype type(H5Tcopy(ftype.id()), src.id(), "cannot copy datatype");  // transient
-    const bool vlen =
-        (H5Tget_class(type.id()) == H5T_STRING && H5Tis_variable_str(type.id()) > 0) ||
-        H5Tdetect_class(type.id(), H5T_VLEN) > 0;
+    const bool vlen = contains_vlen(type.id());
     Dataspace fspace(H5Dget_space(src.id()), src.id(), "cannot get dataspace");
     const std::vector<hsize_t> dims = dataset_dims(src.id());
     PropList dcpl(H5Dget_create_plist(src.id()), src.id(), "cannot get creation properties");
@@ -352,10 +350,17 @@ void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
                            dcpl.id(), H5P_DEFAULT),
                 dst_loc, (strip_slash(dst_path) + ": cannot create dataset").c_str());
 
-    // Slabs of whole rows along the first axis (one slab for a scalar or an empty dataset).
+    // Slabs of whole rows along the first axis (one slab for a scalar); nothing for a null
+    // dataspace (h5py's Empty).
+    if (H5Sget_simple_extent_type(fspace.id()) == H5S_NULL) {
+        copy_attrs(src.id(), dst.id(), {}, fixed_string_attrs);
+        return;
+    }
     const std::size_t elem = H5Tget_size(type.id());
     double row = static_cast<double>(elem);
     for (std::size_t i = 1; i < dims.size(); ++i) row *= static_cast<double>(dims[i]);
+    if (row * static_cast<double>(dims.empty() ? 1 : dims[0]) > max_plausible_bytes(src.id()))
+        throw CorruptError(where + ": declares more data than the file can hold");
     constexpr double k_slab = 64.0 * (1 << 20);
     if (row > k_slab) throw CorruptError(where + ": rows too large to copy");
     const hsize_t rows = dims.empty() ? 1 : dims[0];
@@ -435,6 +440,42 @@ std::vector<hsize_t> dataset_dims(hid_t dataset) {
 
 Datatype dataset_type(hid_t dataset) {
     return Datatype(H5Dget_type(dataset), dataset, "cannot get datatype");
+}
+
+bool contains_vlen(hid_t type) {
+    const H5T_class_t cls = H5Tget_class(type);
+    if (cls == H5T_VLEN) return true;
+    if (cls == H5T_STRING) return H5Tis_variable_str(type) > 0;
+    if (cls == H5T_ARRAY || cls == H5T_ENUM) {
+        const hid_t base = H5Tget_super(type);
+        if (base < 0) return true;  // unknown: treat as variable-length (never hashed raw)
+        const bool v = contains_vlen(base);
+        H5Tclose(base);
+        return v;
+    }
+    if (cls == H5T_COMPOUND) {
+        const int n = H5Tget_nmembers(type);
+        if (n < 0) return true;
+        for (int i = 0; i < n; ++i) {
+            const hid_t m = H5Tget_member_type(type, static_cast<unsigned>(i));
+            if (m < 0) return true;
+            const bool v = contains_vlen(m);
+            H5Tclose(m);
+            if (v) return true;
+        }
+    }
+    return false;
+}
+
+double max_plausible_bytes(hid_t dataset) {
+    const hid_t file = H5Iget_file_id(dataset);
+    hsize_t size = 0;
+    if (file >= 0) {
+        if (H5Fget_filesize(file, &size) < 0) size = 0;
+        H5Fclose(file);
+    }
+    // Compression can make data much larger than the file, but not beyond this.
+    return std::max(1024.0 * static_cast<double>(size), 1073741824.0);
 }
 
 void check_extent(hid_t dataset, const std::string& where) {

@@ -184,6 +184,14 @@ Dataset create_dataset(hid_t loc, const std::string& path, hid_t file_type,
 
 std::vector<hsize_t> dataset_dims(hid_t dataset);  // current extent, C order
 Datatype dataset_type(hid_t dataset);
+// Whether a datatype holds variable-length data anywhere: a variable-length string or
+// sequence, also inside arrays, compounds and enums (H5Tdetect_class alone misses an array
+// of variable-length strings).
+bool contains_vlen(hid_t type);
+// The logical size a dataset from an untrusted file may declare: its data is read in full
+// (copied, hashed), so a few-KB file claiming 2^50 fill-value bytes must be refused.
+double max_plausible_bytes(hid_t dataset);
+
 // Refuses (CorruptError "<where>: ...") a dataset whose extent a damaged file could fake:
 // a dimension beyond its maximum, or contiguous unfiltered data larger than the whole file.
 // Call before sizing anything by the dims of a dataset from an untrusted file.

@@ -79,6 +79,27 @@ void JsonReader::fail(const std::string& what) const {
 }
 
 Json JsonReader::parse(const std::string& text) const {
+    // Nesting is bounded before parsing: the checks and copies after it recurse per level,
+    // and no fq file nests deeper than a few levels.
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > k_max_json_depth)
+                fail("nested deeper than " + std::to_string(k_max_json_depth) + " levels");
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
     try {
         return Json::parse(text);
     } catch (const nlohmann::json::exception& e) {

@@ -35,6 +35,8 @@ std::string seal_json_file(const std::string& text);
 class JsonReader;
 std::string unseal_json_file(const std::string& text, const JsonReader& rd);
 
+inline constexpr int k_max_json_depth = 64;
+
 class JsonReader {
 public:
     // Failures throw an fq::Error of `code` (corrupt or usage) with message
@@ -43,7 +45,8 @@ public:
 
     [[noreturn]] void fail(const std::string& what) const;
 
-    // Parses text; "not valid JSON: ..." on a syntax error or an overflowing number.
+    // Parses text; "not valid JSON: ..." on a syntax error or an overflowing number; text
+    // nested deeper than k_max_json_depth arrays/objects is refused before parsing.
     nlohmann::ordered_json parse(const std::string& text) const;
 
     // obj must be an object whose keys are exactly `keys` (where names it in messages).

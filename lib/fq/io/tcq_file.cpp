@@ -163,6 +163,10 @@ TcqCodebookFile parse_tcq(const std::string& text, const std::string& name) {
     if (f.d % f.trellis.V != 0) rd.fail("d is not a multiple of V");
     if (static_cast<long>(f.d / f.trellis.V) * f.trellis.K < f.trellis.L)
         rd.fail("d K / V bits cannot fill a state of L bits");
+    if (static_cast<double>(f.d / f.trellis.V) *
+            static_cast<double>(std::size_t{1} << (f.trellis.L - f.trellis.K)) >
+        codecs::k_max_search_bytes)
+        rd.fail("the trellis search (d / V steps over 2^L states) is too large");
     if (!close_rel(rd.get_double(doc, "rate_bits_per_coord"), f.rate(), 1e-12))
         rd.fail("rate_bits_per_coord does not match K / V");
     for (const char* key : {"construction", "training"})

@@ -75,7 +75,9 @@ TcqTrainResult train_tcq(const TcqParams& params,
                          const std::function<void(const std::string&, double)>& progress) {
     TcqTrainResult r;
     TcqParams p = params;
-    require(p.d >= 2 && p.V >= 1 && p.d % p.V == 0, "tcq: d must be a multiple of V");
+    require(p.K >= 1 && p.K <= 8 && p.L >= p.K && p.L <= 20 && p.V >= 1 && p.V <= 8,
+            "tcq: need 1 <= K <= 8, K <= L <= 20, 1 <= V <= 8");
+    require(p.d >= 2 && p.d % p.V == 0, "tcq: d must be a multiple of V");
     require(p.max_iter >= 1 && p.tol >= 0, "tcq: max_iter >= 1 and tol >= 0");
     const int T = p.d / p.V;
     if (p.train_vectors == 0)

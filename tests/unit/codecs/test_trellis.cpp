@@ -213,6 +213,10 @@ TEST_SUITE("trellis") {
         Trellis u = random_trellis(4, 2, 1, 1);
         u.K = 5;
         CHECK_THROWS_AS(fq::codecs::validate(u), fq::UsageError);
+        // A search whose back pointers would exceed k_max_search_bytes (2^20 steps x 2^9).
+        const Trellis big = random_trellis(10, 1, 1, 1);
+        CHECK_THROWS_AS(TrellisSearch(big, 1 << 20), fq::UsageError);
+        CHECK_NOTHROW(TrellisSearch(big, 1 << 10));
     }
 }
 

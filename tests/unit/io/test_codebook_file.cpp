@@ -1,4 +1,5 @@
 #include "fq/io/codebook_file.hpp"
+#include "fq/io/json_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -238,6 +239,16 @@ TEST_SUITE("codebook_file") {
             // Sealed and unsealed texts load the same codebook.
             write_text(dir / "u.json", text);
             check_same(fq::io::load_codebook(dir / "u.json"), cb);
+        }
+        SUBCASE("nesting deeper than 64 levels is refused before parsing") {
+            const std::string deep =
+                replace_once(text, "\"training\": {",
+                             "\"training\": {\"x\": " + std::string(100000, '[') +
+                                 std::string(100000, ']') + ", ");
+            expect_corrupt(dir, deep, "nested deeper than 64 levels");
+            // brackets inside strings do not count
+            CHECK_NOTHROW(fq::io::JsonReader("t", fq::ExitCode::corrupt)
+                              .parse("{\"a\": \"" + std::string(200, '[') + "\"}"));
         }
         SUBCASE("one codeword digit changed") {
             expect_corrupt(dir, replace_once(text, "[-0.75, 0.375]", "[-0.75, 0.376]"),

@@ -535,6 +535,28 @@ TEST_SUITE("kv_dump") {
         CHECK(H5Pget_nfilters(dcpl.id()) == 1);
         CHECK(h5::read_attr_string(d.id(), "note") == "tokens of the prompt");
         CHECK(h5::read_attr_int(d.id(), "n") == 5);
+        // An empty (null dataspace) dataset copies; an array of variable-length strings is
+        // variable-length data (H5Tdetect_class alone says no).
+        {
+            h5::File src = h5::open_file(a, true);
+            h5::Dataspace null_space(H5Screate(H5S_NULL));
+            h5::Dataset e(H5Dcreate2(src.id(), "empty", H5T_STD_I32LE, null_space.id(), H5P_DEFAULT,
+                                     H5P_DEFAULT, H5P_DEFAULT));
+            REQUIRE(e.valid());
+        }
+        {
+            const h5::File src = h5::open_file(a);
+            h5::File out = h5::create_file(tmp / "c.h5");
+            CHECK_NOTHROW(h5::copy_dataset(src.id(), "empty", out.id(), "empty"));
+            h5::close_file(out);
+        }
+        h5::Datatype vstr(H5Tcopy(H5T_C_S1));
+        REQUIRE(H5Tset_size(vstr.id(), H5T_VARIABLE) >= 0);
+        const hsize_t two = 2;
+        h5::Datatype arr(H5Tarray_create2(vstr.id(), 1, &two));
+        CHECK(h5::contains_vlen(arr.id()));
+        CHECK(h5::contains_vlen(vstr.id()));
+        CHECK_FALSE(h5::contains_vlen(H5T_STD_I32LE));
         h5::Attribute note(H5Aopen(d.id(), "note", H5P_DEFAULT));
         h5::Datatype type(H5Aget_type(note.id()));
         CHECK(H5Tis_variable_str(type.id()) == 0);
