@@ -397,17 +397,22 @@ UniversalCodebook parse_codebook(const std::string& text, const std::string& nam
 
     // Last, because it is the expensive check: the decoder regenerates the rotation from
     // (kind, d, seed), so a platform whose regeneration differs must refuse the file.
+    check_rotation_checksum(rd, s.rotation, s.d, s.rotation_seed, cb.rotation_checksum);
+    return cb;
+}
+
+void check_rotation_checksum(const JsonReader& rd, core::RotationKind kind, int d,
+                             std::uint64_t seed, const std::string& checksum) {
     std::string regenerated;
     try {
-        regenerated = core::Rotation(s.rotation, s.d, s.rotation_seed).checksum();
+        regenerated = core::Rotation(kind, d, seed).checksum();
     } catch (const Error& e) {
         rd.fail(std::string("rotation: ") + e.what());
     }
-    if (regenerated != cb.rotation_checksum)
-        rd.fail("rotation regenerated on this platform differs from the file's checksum (" + kind +
-                ", seed " + std::to_string(s.rotation_seed) + ": file " + cb.rotation_checksum +
-                ", regenerated " + regenerated + ")");
-    return cb;
+    if (regenerated != checksum)
+        rd.fail("rotation regenerated on this platform differs from the file's checksum (" +
+                std::string(core::to_string(kind)) + ", seed " + std::to_string(seed) + ": file " +
+                checksum + ", regenerated " + regenerated + ")");
 }
 
 void save_codebook(const UniversalCodebook& cb, const std::string& path, bool force) {

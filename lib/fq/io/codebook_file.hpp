@@ -53,6 +53,12 @@ double codebook_rate(const codecs::BlockVqSpec& spec);
 // 10 log10(total_mse / 4^-rate): distance above the Shannon bound of the uniform sphere.
 double db_above_bound(double total_mse, double rate);
 
+class JsonReader;
+// The check every file with a rotation makes last (the expensive one): Pi regenerated from
+// (kind, d, seed) on this platform must have the file's checksum, else rd fails naming both.
+void check_rotation_checksum(const JsonReader& rd, core::RotationKind kind, int d,
+                             std::uint64_t seed, const std::string& checksum);
+
 // The canonical bytes hashed into content_hash (docs/FORMAT.md, "Content hash").
 std::vector<std::uint8_t> canonical_bytes(const UniversalCodebook& cb);
 // "sha256:" + 64 lowercase hex digits of SHA-256(canonical_bytes(cb)).

@@ -219,14 +219,7 @@ TcqCodebookFile parse_tcq(const std::string& text, const std::string& name) {
     if (f.content_hash != hash)
         rd.fail("content hash mismatch: the file says " + f.content_hash + ", the content is " +
                 hash);
-    std::string regenerated;
-    try {
-        regenerated = core::Rotation(f.rotation, f.d, f.rotation_seed).checksum();
-    } catch (const Error& e) {
-        rd.fail(std::string("rotation cannot be built: ") + e.what());
-    }
-    if (regenerated != f.rotation_checksum)
-        rd.fail("rotation regenerated on this platform differs from the file's checksum");
+    check_rotation_checksum(rd, f.rotation, f.d, f.rotation_seed, f.rotation_checksum);
     return f;
 }
 
