@@ -92,15 +92,7 @@ void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* cod
     const int d = m_spec.d, k = m_spec.main.k;
     std::vector<double> nu(n);
     std::vector<float> z(n * d);
-    for (std::size_t i = 0; i < n; ++i) {
-        const float* xi = x + i * d;
-        double s = 0;
-        for (int j = 0; j < d; ++j) s += static_cast<double>(xi[j]) * xi[j];
-        nu[i] = std::sqrt(s);
-        // A zero vector has no direction: code z = 0 (any codeword) with gain 0.
-        const double inv = nu[i] > 0 ? 1.0 / nu[i] : 0.0;
-        for (int j = 0; j < d; ++j) z[i * d + j] = static_cast<float>(xi[j] * inv);
-    }
+    unit_directions(x, n, d, nu.data(), z.data());  // a zero vector: z = 0 (any codeword), gain 0
     m_rotation.forward(z.data(), n, z.data());
 
     // Main blocks: when k divides d the rotated rows are already (n * blocks, k) contiguous.

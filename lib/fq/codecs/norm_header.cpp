@@ -9,6 +9,19 @@
 
 namespace fq::codecs {
 
+void unit_directions(const float* x, std::size_t n, int d, double* nu, float* z) {
+    const auto du = static_cast<std::size_t>(d);
+    for (std::size_t i = 0; i < n; ++i) {
+        const float* xi = x + i * du;
+        double s = 0;
+        for (int j = 0; j < d; ++j) s += static_cast<double>(xi[j]) * xi[j];
+        nu[i] = std::sqrt(s);
+        const double inv = nu[i] > 0 ? 1.0 / nu[i] : 0.0;
+        for (int j = 0; j < d; ++j)
+            z[i * du + static_cast<std::size_t>(j)] = static_cast<float>(xi[j] * inv);
+    }
+}
+
 double header_value(const HeaderOptions& h, double nu, const float* z, const float* z_hat,
                     std::size_t n) {
     if (h.value == NormHeader::norm || !(nu > 0)) return nu;

@@ -21,6 +21,10 @@ inline std::size_t header_bits(const HeaderOptions& h) {
     return h.type == HeaderType::float16 ? 16 : 32;
 }
 
+// The norms nu_i = ||x_i|| (double sums) and unit directions z_i = x_i / nu_i of n rows of d
+// floats (a zero row: nu = 0, z = 0, coded with gain 0 and decoded to exactly zero).
+void unit_directions(const float* x, std::size_t n, int d, double* nu, float* z);
+
 // The header value: nu, or for NormHeader::gain the gain for the decoded direction z_hat of
 // the unit direction z (n numbers; 0 when z_hat is 0 or nu is 0).
 double header_value(const HeaderOptions& h, double nu, const float* z, const float* z_hat,

@@ -48,14 +48,7 @@ void TcqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* codes) 
     const auto du = static_cast<std::size_t>(d);
     std::vector<double> nu(n);
     std::vector<float> z(n * du);
-    for (std::size_t i = 0; i < n; ++i) {
-        const float* xi = x + i * du;
-        double s = 0;
-        for (int j = 0; j < d; ++j) s += static_cast<double>(xi[j]) * xi[j];
-        nu[i] = std::sqrt(s);
-        const double inv = nu[i] > 0 ? 1.0 / nu[i] : 0.0;
-        for (int j = 0; j < d; ++j) z[i * du + j] = static_cast<float>(xi[j] * inv);
-    }
+    unit_directions(x, n, d, nu.data(), z.data());
     m_rotation.forward(z.data(), n, z.data());
     const float scale = std::sqrt(static_cast<float>(d)), inv_scale = 1.0f / scale;
     TrellisWorkspace w;

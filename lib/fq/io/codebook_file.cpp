@@ -134,10 +134,6 @@ codecs::BlockCodebook get_codewords(const JsonReader& rd, const Json& rows, int 
     return cb;
 }
 
-bool close_rel(double a, double b, double rel) {
-    return std::fabs(a - b) <= rel * std::max(1.0, std::max(std::fabs(a), std::fabs(b)));
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- public API
@@ -147,6 +143,10 @@ double codebook_rate(const codecs::BlockVqSpec& spec) {
     double bits = blocks * std::log2(static_cast<double>(spec.main.N));
     if (spec.tail.N > 0) bits += std::log2(static_cast<double>(spec.tail.N));
     return bits / spec.d;
+}
+
+bool close_relative(double a, double b, double rel) {
+    return std::fabs(a - b) <= rel * std::max(1.0, std::max(std::fabs(a), std::fabs(b)));
 }
 
 double db_above_bound(double total_mse, double rate) {
@@ -368,7 +368,7 @@ UniversalCodebook parse_codebook(const std::string& text, const std::string& nam
 
     cb.rate = rd.get_double(doc, "rate_bits_per_coord", "");
     const double rate = codebook_rate(s);
-    if (!close_rel(cb.rate, rate, 1e-12))
+    if (!close_relative(cb.rate, rate, 1e-12))
         rd.fail("rate_bits_per_coord " + doc["rate_bits_per_coord"].dump() +
                 " does not match the sizes (" + Json(rate).dump() + ")");
     cb.rate = rate;
@@ -381,10 +381,10 @@ UniversalCodebook parse_codebook(const std::string& text, const std::string& nam
         rd.expect_keys(dj, {"mse_per_coord", "mse_per_vector", "db_above_bound"}, where);
         const double total = rd.get_double(dj, "mse_per_vector", where + " ");
         if (!(total > 0)) rd.fail(where + ".mse_per_vector must be positive");
-        if (!close_rel(rd.get_double(dj, "mse_per_coord", where + " "), total / s.d, 1e-12))
+        if (!close_relative(rd.get_double(dj, "mse_per_coord", where + " "), total / s.d, 1e-12))
             rd.fail(where + ".mse_per_coord is not mse_per_vector / d");
-        if (!close_rel(rd.get_double(dj, "db_above_bound", where + " "),
-                       db_above_bound(total, rate), 1e-9))
+        if (!close_relative(rd.get_double(dj, "db_above_bound", where + " "),
+                            db_above_bound(total, rate), 1e-9))
             rd.fail(where + ".db_above_bound does not match mse_per_vector and the rate");
         (std::string(which) == "train" ? cb.train_total_mse : cb.val_total_mse) = total;
     }

@@ -52,6 +52,8 @@ double codebook_rate(const codecs::BlockVqSpec& spec);
 
 // 10 log10(total_mse / 4^-rate): distance above the Shannon bound of the uniform sphere.
 double db_above_bound(double total_mse, double rate);
+// |a - b| <= rel max(1, |a|, |b|): how files' derived numbers are checked against recomputation.
+bool close_relative(double a, double b, double rel);
 
 class JsonReader;
 // The check every file with a rotation makes last (the expensive one): Pi regenerated from

@@ -5,12 +5,15 @@
 
 #include "fq/core/error.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/io/canonical_bytes.hpp"
 #include "fq/io/hdf5_util.hpp"
 
 namespace fq::io {
 
 namespace {
 
+using detail::put_string;
+using detail::put_u64;
 using Object = h5::TypedHandle<H5Oclose>;
 
 constexpr std::size_t k_slab_bytes = std::size_t{64} << 20;
@@ -29,17 +32,6 @@ herr_t collect_link(hid_t /*group*/, const char* name, const H5L_info_t* info, v
     const char t = info->type == H5L_TYPE_HARD ? 'h' : info->type == H5L_TYPE_SOFT ? 's' : 'e';
     links->items.emplace_back(name, t);
     return 0;
-}
-
-void put_u64(core::Sha256& h, std::uint64_t v) {
-    unsigned char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    h.update(b, 8);
-}
-
-void put_str(core::Sha256& h, const std::string& s) {
-    put_u64(h, s.size());
-    h.update(s);
 }
 
 // A datatype as class, size, byte order and sign: enough to tell any two types fq writes
@@ -73,7 +65,7 @@ void put_attributes(core::Sha256& h, hid_t obj, const std::string& path, bool ro
                         ("cannot open attribute '" + name + "'").c_str());
         h5::Datatype type(H5Aget_type(a.id()), obj, "cannot get attribute type");
         h5::Dataspace space(H5Aget_space(a.id()), obj, "cannot get attribute dataspace");
-        put_str(h, name);
+        put_string(h, name);
         if (put_type(h, type.id()))
             throw CorruptError(path + ": attribute '" + name +
                                "' is variable-length, which no version 2 container holds");
@@ -146,7 +138,7 @@ std::string container_header_digest(std::int64_t file_id, const std::vector<std:
     if (links.too_many) throw CorruptError(h5::describe(file) + ": too many objects");
     std::sort(links.items.begin(), links.items.end());
     for (const auto& [path, type] : links.items) {
-        put_str(h, path);
+        put_string(h, path);
         h.update(&type, 1);
         if (type != 'h') continue;
         Object obj(H5Oopen(file, path.c_str(), H5P_DEFAULT), file,

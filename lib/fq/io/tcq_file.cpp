@@ -5,6 +5,7 @@
 
 #include "fq/core/error.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/io/canonical_bytes.hpp"
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/json_util.hpp"
 #include "fq/io/text_file.hpp"
@@ -15,12 +16,6 @@ using Json = nlohmann::ordered_json;
 namespace fq::io {
 
 namespace {
-
-void put_u64(core::Sha256& h, std::uint64_t v) {
-    unsigned char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    h.update(b, 8);
-}
 
 std::uint64_t rotation_code(core::RotationKind k) {
     switch (k) {
@@ -40,10 +35,6 @@ Json distortion_entry(double total, double rate) {
     return j;
 }
 
-bool close_rel(double a, double b, double rel) {
-    return std::fabs(a - b) <= rel * std::max(1.0, std::max(std::fabs(a), std::fabs(b)));
-}
-
 }  // namespace
 
 std::string tcq_file_name(int L, int K, int V) {
@@ -52,19 +43,15 @@ std::string tcq_file_name(int L, int K, int V) {
 }
 
 std::string tcq_content_hash(const TcqCodebookFile& f) {
-    core::Sha256 h;
-    h.update(std::string_view("fq-tcq/1"));
-    for (int v : {f.d, f.trellis.L, f.trellis.K, f.trellis.V})
-        put_u64(h, static_cast<std::uint64_t>(v));
-    put_u64(h, rotation_code(f.rotation));
-    put_u64(h, f.rotation_seed);
-    for (float x : f.trellis.lut) {
-        const double v = x;
-        std::uint64_t u;
-        std::memcpy(&u, &v, 8);
-        put_u64(h, u);
-    }
-    return "sha256:" + h.finish_hex();
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(64 + 8 * f.trellis.lut.size());
+    const std::string magic = "fq-tcq/1";
+    bytes.insert(bytes.end(), magic.begin(), magic.end());
+    for (int v : {f.d, f.trellis.L, f.trellis.K, f.trellis.V}) detail::put_i64(bytes, v);
+    detail::put_u64(bytes, rotation_code(f.rotation));
+    detail::put_u64(bytes, f.rotation_seed);
+    for (float x : f.trellis.lut) detail::put_f64(bytes, x);
+    return "sha256:" + core::sha256_hex(bytes.data(), bytes.size());
 }
 
 TcqCodebookFile make_tcq_file(const train::TcqTrainResult& r, core::RotationKind rotation,
@@ -167,7 +154,7 @@ TcqCodebookFile parse_tcq(const std::string& text, const std::string& name) {
             static_cast<double>(std::size_t{1} << (f.trellis.L - f.trellis.K)) >
         codecs::k_max_search_bytes)
         rd.fail("the trellis search (d / V steps over 2^L states) is too large");
-    if (!close_rel(rd.get_double(doc, "rate_bits_per_coord"), f.rate(), 1e-12))
+    if (!close_relative(rd.get_double(doc, "rate_bits_per_coord"), f.rate(), 1e-12))
         rd.fail("rate_bits_per_coord does not match K / V");
     for (const char* key : {"construction", "training"})
         if (!doc[key].is_object()) rd.fail(std::string(key) + " is not an object");
@@ -192,8 +179,8 @@ TcqCodebookFile parse_tcq(const std::string& text, const std::string& name) {
         rd.expect_keys(e, {"mse_per_vector", "db_above_bound"}, where);
         *targets[i] = rd.get_double(e, "mse_per_vector", where);
         if (!(*targets[i] > 0)) rd.fail(where + "mse_per_vector is not positive");
-        if (!close_rel(rd.get_double(e, "db_above_bound", where),
-                       db_above_bound(*targets[i], f.rate()), 1e-9))
+        if (!close_relative(rd.get_double(e, "db_above_bound", where),
+                            db_above_bound(*targets[i], f.rate()), 1e-9))
             rd.fail(where + "db_above_bound is inconsistent with mse_per_vector");
         ++i;
     }
