@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
             fq::io::make_codec(fq::io::with_tensor_defaults(
                                    fq::io::parse_codec_spec(spec, hd, store), fq::io::KvKind::v),
                                store, "codec", fq::ExitCode::usage, hd);
-        const std::vector<std::array<const fq::codecs::Codec*, 2>> per_layer(
-            static_cast<std::size_t>(w.config.n_layers), {k.codec.get(), v.codec.get()});
+        const std::vector<std::array<fq::codecs::HeadCodec, 2>> per_layer(
+            static_cast<std::size_t>(w.config.n_layers), {k.head_codec(), v.head_codec()});
         std::size_t n = 0;
         for (const auto& s : tokens.sequences) n += s.size();
         std::printf("model %s: %d layers, dim %d, %d/%d heads, d = %d; %zu tokens; codec %s\n",

@@ -57,4 +57,41 @@ void decode_heads(const Codec& codec, const std::uint8_t* codes, std::size_t hea
             std::memcpy(x + h * T * d, scratch.data() + h * R * G * d, T * d * sizeof(float));
 }
 
+HeadCodes round_trip_heads(const HeadCodec& hc, const float* x, std::size_t heads, std::size_t T,
+                           float* y, const std::vector<std::int64_t>* exact) {
+    const Codec& codec = *hc.codec;
+    const auto d = static_cast<std::size_t>(codec.dim());
+    HeadCodes out;
+    out.codes.resize(heads * group_rows(codec, T) * codec.code_bytes());
+    std::vector<float> scratch;
+    if (!hc.center) {
+        encode_heads(codec, x, heads, T, out.codes.data(), scratch);
+        decode_heads(codec, out.codes.data(), heads, T, y, scratch);
+        return out;
+    }
+    HeadMeans means(heads, d);
+    if (exact == nullptr || exact->empty()) {
+        means.add(x, T);
+    } else {  // one token at a time, skipping the exact ones (token order kept)
+        std::vector<float> v(heads * d);
+        std::size_t e = 0;
+        for (std::size_t t = 0; t < T; ++t) {
+            if (e < exact->size() && (*exact)[e] == static_cast<std::int64_t>(t)) {
+                ++e;
+                continue;
+            }
+            for (std::size_t h = 0; h < heads; ++h)
+                std::copy_n(x + (h * T + t) * d, d, v.data() + h * d);
+            means.add(v.data(), 1);
+        }
+    }
+    out.center = means.float16();
+    std::vector<float> xc(x, x + heads * T * d);
+    subtract_center(xc.data(), heads, T, d, out.center.data());
+    encode_heads(codec, xc.data(), heads, T, out.codes.data(), scratch);
+    decode_heads(codec, out.codes.data(), heads, T, y, scratch);
+    add_center(y, heads, T, d, out.center.data());
+    return out;
+}
+
 }  // namespace fq::codecs

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fq/codecs/codec.hpp"
+#include "fq/codecs/head_center.hpp"
 
 namespace fq::codecs {
 
@@ -28,5 +29,30 @@ void encode_heads(const Codec& codec, const float* x, std::size_t heads, std::si
 // padding of a last partial group dropped). scratch as above.
 void decode_heads(const Codec& codec, const std::uint8_t* codes, std::size_t heads, std::size_t T,
                   float* x, std::vector<float>& scratch);
+
+// A codec applied to whole heads, with per-head centring or not (codec descriptions with
+// "center": "head", codecs/head_center.hpp).
+struct HeadCodec {
+    const Codec* codec = nullptr;
+    bool center = false;
+};
+
+// What a round trip stored: the code rows (heads, group_rows(T), code_bytes()) and, when
+// centred, the means subtracted (heads, d) as float16 bit patterns.
+struct HeadCodes {
+    std::vector<std::uint8_t> codes;
+    std::vector<std::uint16_t> center;
+    // Bits stored: code bytes and the centre.
+    double bits() const {
+        return 8.0 * static_cast<double>(codes.size()) + 16.0 * static_cast<double>(center.size());
+    }
+};
+
+// In-memory round trip of x: (heads, T, d) into y: (heads, T, d), as fq-encode then
+// fq-decode would do it: centred (the means over every token except those listed in `exact`,
+// sorted token indices the caller keeps exactly; nullptr = none) when hc.center, then
+// encode_heads and decode_heads. Throws NumericError as the codec does.
+HeadCodes round_trip_heads(const HeadCodec& hc, const float* x, std::size_t heads, std::size_t T,
+                           float* y, const std::vector<std::int64_t>* exact = nullptr);
 
 }  // namespace fq::codecs

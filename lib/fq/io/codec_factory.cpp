@@ -73,7 +73,21 @@ Json normalize_description(const Json& desc, const std::string& context, ExitCod
     const std::string name = rd.get_string(desc, "codec");
     const CodecFamily* f = find_codec_family(name);
     if (!f) rd.fail("unknown codec '" + name + "' (this build knows " + family_list() + ")");
-    return f->normalize(desc, rd);
+    // "center" applies to every family, outside the family's own keys; "none" is the
+    // default and not written (descriptions without centring keep their old form).
+    if (!desc.contains("center")) return f->normalize(desc, rd);
+    const std::string center = rd.get_string(desc, "center");
+    if (center != "head" && center != "none")
+        rd.fail("'center' must be \"head\" or \"none\", got '" + center + "'");
+    Json rest = desc;
+    rest.erase("center");
+    Json out = f->normalize(rest, rd);
+    if (center == "head") out["center"] = "head";
+    return out;
+}
+
+bool centers_heads(const Json& desc) {
+    return desc.is_object() && desc.contains("center") && desc["center"] == "head";
 }
 
 BuiltCodec make_codec(const Json& desc, const CodebookStore& store, const std::string& context,
@@ -81,6 +95,8 @@ BuiltCodec make_codec(const Json& desc, const CodebookStore& store, const std::s
     Json norm = normalize_description(desc, context, code);
     const JsonReader rd(context, code);
     const CodecFamily& family = *find_codec_family(norm["codec"].get<std::string>());
+    const bool center = centers_heads(norm);
+    norm.erase("center");  // the family builds from its own keys; put back below
     BuiltCodec out;
     std::string sum;
     try {
@@ -106,6 +122,11 @@ BuiltCodec make_codec(const Json& desc, const CodebookStore& store, const std::s
                      : std::string()) +
                 "has d = " + std::to_string(out.codec->dim()));
     if (out.label.empty()) out.label = family.name;
+    if (center) {
+        norm["center"] = "head";
+        out.label += " center=head";
+    }
+    out.center = center;
     out.description = std::move(norm);
     return out;
 }
@@ -127,11 +148,20 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
     const auto colon = spec.find(':');
     if (const CodecFamily* f = find_codec_family(spec.substr(0, colon));
         f && (colon != std::string::npos || f->accepts_bare)) {
-        const ShortFormValues kv = colon == std::string::npos
-                                       ? ShortFormValues{}
-                                       : split_short_form(spec.substr(colon + 1), ctx);
+        ShortFormValues kv = colon == std::string::npos
+                                 ? ShortFormValues{}
+                                 : split_short_form(spec.substr(colon + 1), ctx);
+        // center=head|none: for every family (normalize_description checks the value).
+        const auto center = kv.find("center");
+        std::string center_value;
+        if (center != kv.end()) {
+            center_value = center->second;
+            kv.erase(center);
+        }
         ShortFormContext sctx{d, store, header, header_type, ctx};
-        return f->short_form(kv, sctx);
+        Json out = f->short_form(kv, sctx);
+        if (!center_value.empty()) out["center"] = center_value;
+        return out;
     }
 
     // A file: a codebook file of any kind, or a JSON codec description.
@@ -140,7 +170,8 @@ Json parse_codec_spec(const std::string& spec, int d, CodebookStore& store,
         throw UsageError(ctx +
                          ": neither a short form (fib:rate=2, fib:k=4,N=256, scalar:bits=2, qjl, "
                          "scalar+qjl:bits=3, int:bits=4,group=32, block:format=q4_0, "
-                         "gsrq:codebook=FILE) nor an existing file");
+                         "tcq:bits=2, gsrq:codebook=FILE; any with ,center=head) nor an "
+                         "existing file");
     std::string text;
     {
         std::ifstream in(spec, std::ios::binary);

@@ -52,6 +52,9 @@ nlohmann::ordered_json normalize_description(const nlohmann::ordered_json& desc,
                                              const std::string& context,
                                              ExitCode code = ExitCode::usage);
 
+// Whether a description asks for per-head centring ("center": "head").
+bool centers_heads(const nlohmann::ordered_json& desc);
+
 // Builds the codec of a description, resolving "codebook" through store: normalizes it (the
 // one normalization on the path from a config or short form to a codec), builds it with its
 // family's entry, checks the checksum of regenerated matrices and d. Errors as for

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fq/codecs/codec.hpp"
+#include "fq/codecs/group_coding.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/rotation.hpp"
 #include "fq/io/codebook_file.hpp"
@@ -45,9 +46,11 @@ struct BuiltCodec {
                                  // empty (family "", content_hash "")
     StoredCodebook stored;       // the codebook file the codec needs, to embed in containers
                                  // (empty for qjl, scalar+qjl, int, block)
-    std::string label;  // short human label, e.g. "fib k=2 N=16 norm/float16" (codec_label)
+    std::string label;    // short human label, e.g. "fib k=2 N=16 norm/float16" (codec_label)
+    bool center = false;  // "center": "head": per-head means subtracted (codecs/head_center.hpp)
 
     std::string family() const { return codec ? codec->family() : ""; }
+    codecs::HeadCodec head_codec() const { return {codec.get(), center}; }
     // The content hash of the codebook file the codec needs ("" for qjl, scalar+qjl, int,
     // block, which are fully given by their description).
     std::string codebook_hash() const { return stored.content_hash; }

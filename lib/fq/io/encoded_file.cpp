@@ -33,6 +33,10 @@ std::string window_digest(const std::vector<std::int64_t>& tokens, const std::ui
     return "sha256:" + h.finish_hex();
 }
 
+std::string center_digest(const std::vector<std::uint16_t>& values) {
+    return window_digest({}, values.data(), values.size());
+}
+
 std::string strip(const std::string& p) {
     std::size_t i = 0;
     while (i < p.size() && p[i] == '/') ++i;

@@ -27,6 +27,10 @@
 //                           write_block count coded tokens)
 //   /<path>/window          float16 [heads, W, d]: their values; attr window_sha256 on the
 //                           group = SHA-256 of window_tokens (int64 LE) then window (LE)
+//   /<path>/center          float16 [heads, d] (only when the codec description has
+//                           "center": "head"): the per-head means subtracted before coding,
+//                           added back when decoding; attr center_sha256 on the group =
+//                           SHA-256 of its values (LE)
 //   /<other>                non-vector datasets (and queries, if kept) copied verbatim
 //
 // Reading verifies the format and version, every size before allocating, the payload
@@ -80,6 +84,10 @@ struct EncodedDataset {
     std::int64_t keep_last = 0;     // attr keep_last (absent: 0): ... and at its end
     std::vector<std::int64_t> window;  // dataset window_tokens: tokens kept exactly (increasing)
     std::string window_sha256;         // attr window_sha256 ("" without a window)
+    // dataset center: (heads, d) float16 bit patterns, the per-head means of the coded tokens
+    // (empty: not centred; present exactly when codec has "center": "head").
+    std::vector<std::uint16_t> center;
+    std::string center_sha256;  // attr center_sha256 ("" when not centred)
 
     // Tokens with codes: every token but the window's. Code rows, blocks, write_block and
     // read_codes count these ("coded index" c: the c-th token outside the window).
@@ -100,24 +108,28 @@ struct EncodedDataset {
                    : 16.0 * static_cast<double>(heads) * static_cast<double>(window.size()) * d +
                          64.0 * static_cast<double>(window.size());
     }
+    // Bits stored for the centre: 16 per coordinate of its (heads, d) means.
+    double center_bits() const { return 16.0 * static_cast<double>(center.size()); }
+    // Bits stored besides the codes: the window and the centre.
+    double extra_bits() const { return window_bits() + center_bits(); }
     // Bits per coordinate as stored, over every token: byte padding of a code and, for G > 1,
-    // the padding of the last partial group included, and the window: (8 C rows heads +
-    // window_bits()) / (heads tokens d).
+    // the padding of the last partial group included, the window and the centre: (8 C rows
+    // heads + extra_bits()) / (heads tokens d).
     double stored_rate() const {
-        if (window.empty() && (block_vectors == 1 || tokens == 0))
+        if (window.empty() && center.empty() && (block_vectors == 1 || tokens == 0))
             return 8.0 * static_cast<double>(code_bytes) / (static_cast<double>(block_vectors) * d);
         if (tokens == 0) return 0;
         return (8.0 * static_cast<double>(code_bytes) * static_cast<double>(rows()) *
                     static_cast<double>(heads) +
-                window_bits()) /
+                extra_bits()) /
                (static_cast<double>(heads) * static_cast<double>(tokens) * d);
     }
     // Exact bits per coordinate over every token (codes at code_bits, no byte padding, plus
-    // the window): the rate of a windowed configuration.
+    // the window and the centre): the rate of a windowed or centred configuration.
     double exact_rate() const {
         if (tokens == 0) return rate();
         return (code_bits * static_cast<double>(heads) * static_cast<double>(coded()) +
-                window_bits()) /
+                extra_bits()) /
                (static_cast<double>(heads) * static_cast<double>(tokens) * d);
     }
 };

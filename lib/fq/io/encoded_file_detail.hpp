@@ -29,6 +29,8 @@ std::string hash_hex(const std::string& hash);
 // (bit patterns) LE.
 std::string window_digest(const std::vector<std::int64_t>& tokens, const std::uint16_t* values,
                           std::size_t count);
+// "sha256:<hex>" of a centre: its float16 values (bit patterns) LE.
+std::string center_digest(const std::vector<std::uint16_t>& values);
 // Whether h is "sha256:" followed by 64 lower-case hex digits.
 bool valid_hash(const std::string& h);
 // The raw 32-byte SHA-256 digest of p[0, n).

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 
+#include "fq/codecs/head_center.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/half.hpp"
 #include "fq/core/parallel.hpp"
@@ -160,6 +161,29 @@ EncodedDataset EncodedFileReader::Impl::read_info(const std::string& p) const {
                     static_cast<double>(d) >
                 static_cast<double>(m.file_size))
                 m.corrupt(where + "window larger than the file: truncated");
+        }
+        // The centre: present exactly when the description asks for it; verified here (small).
+        const bool has_center = h5::is_dataset(m.file.id(), p + "/center");
+        if (has_center != centers_heads(e.codec))
+            m.corrupt(where + (has_center ? "a centre without \"center\": \"head\" in the codec"
+                                          : "the codec is centred but the centre is missing"));
+        if (has_center) {
+            e.center_sha256 = h5::read_attr_string(gid, "center_sha256");
+            if (!valid_hash(e.center_sha256)) m.corrupt(where + "invalid center_sha256");
+            h5::Dataset c = h5::open_dataset(m.file.id(), p + "/center");
+            if (h5::dataset_dims(c.id()) !=
+                std::vector<hsize_t>{static_cast<hsize_t>(heads), static_cast<hsize_t>(d)})
+                m.corrupt(where + "center shape does not match the attributes");
+            if (2.0 * static_cast<double>(heads) * static_cast<double>(d) >
+                static_cast<double>(m.file_size))
+                m.corrupt(where + "center larger than the file: truncated");
+            e.center.resize(static_cast<std::size_t>(heads) * static_cast<std::size_t>(d));
+            const h5::Datatype f16 = h5::make_float16_type();
+            h5::read_slab(c.id(), f16.id(), {}, {}, e.center.data());
+            if (detail::center_digest(e.center) != e.center_sha256)
+                m.corrupt(where + "center checksum mismatch");
+            for (std::uint16_t v : e.center)
+                if ((v & 0x7C00u) == 0x7C00u) m.corrupt(where + "the centre is not finite");
         }
         h5::Dataset codes = h5::open_dataset(m.file.id(), p + "/codes");
         const auto dims = h5::dataset_dims(codes.id());
@@ -521,6 +545,9 @@ void EncodedFileReader::decode_coded(const EncodedDataset& info, const codecs::C
         for (std::size_t h = 0; h < hn; ++h)
             std::memcpy(out + h * nt * d, tmp.data() + (h * span + first) * d,
                         nt * d * sizeof(float));
+    if (!info.center.empty())
+        codecs::add_center(out, hn, nt, d,
+                           info.center.data() + static_cast<std::size_t>(slab.h0) * d);
 }
 
 }  // namespace fq::io

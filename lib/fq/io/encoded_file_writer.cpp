@@ -5,6 +5,7 @@
 
 #include "fq/core/error.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/io/codec_factory.hpp"
 #include "fq/io/container_header.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/encoded_file_detail.hpp"
@@ -193,6 +194,12 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
                 where + ": window tokens must be increasing and within the tokens");
     require(info.codebook.empty() || m.codebooks.count(info.codebook) == 1,
             where + ": codebook " + info.codebook + " was not added");
+    require(centers_heads(info.codec) == !info.center.empty() &&
+                (info.center.empty() || info.center.size() == static_cast<std::size_t>(info.heads) *
+                                                                  static_cast<std::size_t>(info.d)),
+            where + ": a centred codec needs the (heads, d) centre, and only it");
+    for (std::uint16_t c : info.center)
+        require((c & 0x7C00u) != 0x7C00u, where + ": the centre is not finite");
     PendingDataset pd;
     pd.info = info;
     pd.info.path = p;
@@ -218,6 +225,15 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
     if (!info.window.empty()) {
         h5::write_attr_int(g.id(), "keep_first", info.keep_first);
         h5::write_attr_int(g.id(), "keep_last", info.keep_last);
+    }
+
+    if (!info.center.empty()) {
+        const h5::Datatype f16 = h5::make_float16_type();
+        h5::Dataset c =
+            make_dataset(m.out.id(), p + "/center", f16.id(),
+                         {static_cast<hsize_t>(info.heads), static_cast<hsize_t>(info.d)});
+        h5::write_slab(c.id(), f16.id(), {}, {}, info.center.data());
+        h5::write_attr_fixed_string(g.id(), "center_sha256", detail::center_digest(info.center));
     }
 
     const std::int64_t rows = info.rows();

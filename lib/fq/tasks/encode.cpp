@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fq/codecs/group_coding.hpp"
+#include "fq/codecs/head_center.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/half.hpp"
 #include "fq/core/parallel.hpp"
@@ -315,19 +316,32 @@ EncodeSummary run_encode(const EncodeOptions& o) {
             e.window = window_tokens(io::find_sequences(reader, info, o.segment_len), keep_first,
                                      keep_last);
         }
-        writer.create(e);
-        metadata.encoded(info.path);
-        if (!e.window.empty())
-            writer.write_window(info.path, window_values(reader, info, e.window, o.input).data());
-
         // Coded tokens (every token outside the window), in checksum blocks of B.
         const std::vector<std::int64_t> coded = coded_tokens(info.tokens, e.window);
         const std::size_t d = static_cast<std::size_t>(info.d), cb = codec.code_bytes();
         const auto hn = static_cast<std::size_t>(info.heads);
+        if (j.codec->center) {  // a first pass: the per-head means of the coded tokens
+            codecs::HeadMeans means(hn, d);
+            for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens) {
+                const std::int64_t c1 = std::min(c0 + e.block_tokens, e.coded());
+                read_coded(reader, info, coded, c0, c1, x, scratch);
+                means.add(x.data(), static_cast<std::size_t>(c1 - c0));
+            }
+            try {
+                e.center = means.float16();
+            } catch (const NumericError& err) {
+                throw NumericError(o.input + ": " + info.path + ": " + err.what());
+            }
+        }
+        writer.create(e);
+        metadata.encoded(info.path);
+        if (!e.window.empty())
+            writer.write_window(info.path, window_values(reader, info, e.window, o.input).data());
         for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens) {
             const std::int64_t c1 = std::min(c0 + e.block_tokens, e.coded());
             const auto nt = static_cast<std::size_t>(c1 - c0);
             read_coded(reader, info, coded, c0, c1, x, scratch);
+            if (!e.center.empty()) codecs::subtract_center(x.data(), hn, nt, d, e.center.data());
             codes.resize(hn * codecs::group_rows(codec, nt) * cb);
             try {
                 codecs::encode_heads(codec, x.data(), hn, nt, codes.data(), padded);
@@ -354,12 +368,13 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         r.bits.coords = static_cast<double>(r.vectors) * static_cast<double>(d);
         r.bits.side = codec.side_bits() * coded_vectors;
         r.bits.payload = codec.code_bits() * coded_vectors - r.bits.side;
+        r.bits.side += e.center_bits();  // the centre is side information of the dataset
         r.bits.window = e.window_bits();
         r.bits.stored = 8.0 * static_cast<double>(cb) * static_cast<double>(hn) *
                             static_cast<double>(e.rows()) +
-                        e.window_bits();
+                        e.extra_bits();
         r.output_bytes = static_cast<std::uint64_t>(hn) * e.rows() * cb +
-                         static_cast<std::uint64_t>(std::llround(e.window_bits() / 8.0));
+                         static_cast<std::uint64_t>(std::llround(e.extra_bits() / 8.0));
         r.rate = r.bits.per_coord(r.bits.exact());
         r.stored_rate = r.bits.per_coord(r.bits.stored);
         r.seconds = seconds_since(t0);

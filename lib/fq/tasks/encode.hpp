@@ -56,7 +56,7 @@ struct EncodeOptions {
 struct RateParts {
     double coords = 0;   // coordinates (vectors x d), window tokens included
     double payload = 0;  // code bits that are not side information
-    double side = 0;     // norms, scales, offsets (Codec::side_bits)
+    double side = 0;     // norms, scales, offsets (Codec::side_bits), per-head centres
     double window = 0;   // float16 window values and their token indices
     double stored = 0;   // bits stored: code bytes (byte padding included) and the window
     double exact() const { return payload + side + window; }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "fq/codecs/head_center.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/parallel.hpp"
 #include "fq/io/codec_factory.hpp"
@@ -81,18 +82,19 @@ void compressed_rates(CompressedSource& src, CodecLabel& codec) {
             l.rate.bytes_coded =
                 (8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
                      static_cast<double>(ds.code_bytes) +
-                 ds.window_bits()) /
+                 ds.extra_bits()) /
                 8.0;
         }
         codec.description = ds.codec;
         Acc& a = acc[ds.kind == io::KvKind::k ? 0 : 1];
-        // Exact bits (codes at code_bits, the window) and stored bits (code bytes, the window).
+        // Exact bits (codes at code_bits, the window, the centre) and stored bits (code bytes,
+        // the window, the centre).
         a.nominal +=
             ds.code_bits * static_cast<double>(ds.heads) * static_cast<double>(ds.coded()) +
-            ds.window_bits();
+            ds.extra_bits();
         a.achieved += 8.0 * static_cast<double>(ds.heads) * static_cast<double>(ds.rows()) *
                           static_cast<double>(ds.code_bytes) +
-                      ds.window_bits();
+                      ds.extra_bits();
         a.window += ds.window_bits();
         a.padding = std::max(a.padding, std::max(0.0, ds.stored_rate() - ds.exact_rate()));
         a.coords += coords;
@@ -220,6 +222,11 @@ void run_eval(const EvalOptions& opts) {
                 compressed->reader.read_codes(ds, io::Slab{h, h + 1, 0, ds.tokens}, c.data());
                 std::vector<double> out(T * T);
                 est->estimate_inner_products(q, T, c.data(), T, out.data());
+                if (!ds.center.empty())  // scores of the centred keys, plus q . mean
+                    codecs::add_center_scores(q, T,
+                                              ds.center.data() + static_cast<std::size_t>(h) *
+                                                                     static_cast<std::size_t>(ds.d),
+                                              static_cast<std::size_t>(ds.d), T, out.data());
                 return out;
             };
     } else {

@@ -36,29 +36,27 @@ constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 // The model's cache with a codec per (layer, K/V), float16 windows and KIVI groups.
 class CodecCache final : public model::CacheHook {
 public:
-    std::vector<std::array<const codecs::Codec*, 2>> per_layer;  // per layer: K, V
+    std::vector<std::array<codecs::HeadCodec, 2>> per_layer;  // per layer: K, V
     std::int64_t keep_first = 0, keep_last = 0;
 
+    // Centred codecs subtract the means of the sequence's T tokens (all of them: the recent
+    // window moves with the query, so no token is outside the coding for good).
     void transform(int layer, int kv, const float* x, std::size_t n_kv, std::size_t T,
                    std::size_t hd, float* x_hat) const override {
-        const codecs::Codec* cp =
+        const codecs::HeadCodec& hc =
             per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
-        if (cp == nullptr) {  // exact: this tensor is not coded
+        if (hc.codec == nullptr) {  // exact: this tensor is not coded
             std::copy_n(x, n_kv * T * hd, x_hat);
             return;
         }
-        const codecs::Codec& c = *cp;
-        if (static_cast<std::size_t>(c.dim()) != hd)
-            throw UsageError("the codec has d = " + std::to_string(c.dim()) +
+        if (static_cast<std::size_t>(hc.codec->dim()) != hd)
+            throw UsageError("the codec has d = " + std::to_string(hc.codec->dim()) +
                              ", the model's head dimension is " + std::to_string(hd));
-        std::vector<std::uint8_t> codes(n_kv * codecs::group_rows(c, T) * c.code_bytes());
-        std::vector<float> scratch;
-        codecs::encode_heads(c, x, n_kv, T, codes.data(), scratch);
-        codecs::decode_heads(c, codes.data(), n_kv, T, x_hat, scratch);
+        codecs::round_trip_heads(hc, x, n_kv, T, x_hat);
     }
     bool exact(int layer, int kv, std::size_t t, std::size_t j) const override {
         const codecs::Codec* cp =
-            per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)];
+            per_layer[static_cast<std::size_t>(layer)][static_cast<std::size_t>(kv)].codec;
         if (cp == nullptr) return false;  // the copy made by transform is exact
         const auto G = cp->block_vectors();
         return static_cast<std::int64_t>(j) < keep_first ||
@@ -180,12 +178,12 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
     io::CodebookStore store(o.codebooks);
     if (o.train_missing) store.set_training([](const std::string& note) { log_info(note); });
     std::map<std::pair<std::string, int>, io::BuiltCodec> built;
-    std::vector<std::array<const codecs::Codec*, 2>> per_layer;
+    std::vector<std::array<codecs::HeadCodec, 2>> per_layer;
     const std::int64_t keep_first = o.keep_first >= 0 ? o.keep_first : plan.keep_first;
     const std::int64_t keep_last = o.keep_last >= 0 ? o.keep_last : plan.keep_last;
     std::vector<std::array<std::string, 2>> labels(static_cast<std::size_t>(cfg.n_layers));
     for (int l = 0; l < cfg.n_layers; ++l) {
-        std::array<const codecs::Codec*, 2> pair{};
+        std::array<codecs::HeadCodec, 2> pair{};
         for (int kv = 0; kv < 2; ++kv) {
             io::DatasetInfo info;
             info.path = "layer_" + std::to_string(l) + (kv == 0 ? "/k" : "/v");
@@ -203,7 +201,7 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
                                                       "model: " + info.path + ": " + context,
                                                       ExitCode::usage, hd))
                          .first;
-            pair[static_cast<std::size_t>(kv)] = it->second.codec.get();
+            pair[static_cast<std::size_t>(kv)] = it->second.head_codec();
             labels[static_cast<std::size_t>(l)][static_cast<std::size_t>(kv)] =
                 io::codec_label(it->second);
         }
@@ -238,7 +236,7 @@ ModelEvalResult evaluate_model(const ModelEvalOptions& o) {
 }
 
 Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
-                      const std::vector<std::array<const codecs::Codec*, 2>>& per_layer,
+                      const std::vector<std::array<codecs::HeadCodec, 2>>& per_layer,
                       std::int64_t keep_first, std::int64_t keep_last) {
     const model::LlamaConfig& cfg = w.config;
     const int hd = cfg.head_dim();
@@ -280,10 +278,14 @@ Json compare_on_model(const model::LlamaWeights& w, const ModelTokens& tokens,
         const auto T = static_cast<double>(s.size());
         const double W = std::min(T, static_cast<double>(cache.keep_first + cache.keep_last));
         for (const auto& pair : cache.per_layer)
-            for (const codecs::Codec* c : pair) {
+            for (const codecs::HeadCodec& hc : pair) {
+                const codecs::Codec* c = hc.codec;
                 const double code_bits = c ? c->code_bits() : 32.0 * hd;  // null: float32, exact
                 bits += cfg.n_kv_heads *
                         (code_bits * (T - W) + (W > 0 ? 16.0 * W * hd + 64.0 * W : 0.0));
+                if (c && hc.center)
+                    bits += codecs::center_bits(static_cast<std::size_t>(cfg.n_kv_heads),
+                                                static_cast<std::size_t>(hd));
                 coords += cfg.n_kv_heads * T * hd;
             }
         done += s.size();

@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fq/codecs/codec.hpp"
+#include "fq/codecs/group_coding.hpp"
 #include "fq/io/report.hpp"
 #include "fq/model/llama.hpp"
 
@@ -72,10 +72,10 @@ ModelTokens model_tokens(const std::string& input, const std::string& tokenizer,
                          const model::LlamaWeights& w);
 // The comparison part of the report (ppl_base ... by_position, rate, tokens) of w on tokens,
 // exact cache against per_layer[l] = {K codec, V codec} (every codec's d = the head dim; a
-// null codec leaves that tensor exact).
+// null codec leaves that tensor exact; a centred one subtracts each sequence's per-head means).
 nlohmann::ordered_json compare_on_model(
     const model::LlamaWeights& w, const ModelTokens& tokens,
-    const std::vector<std::array<const codecs::Codec*, 2>>& per_layer, std::int64_t keep_first,
+    const std::vector<std::array<codecs::HeadCodec, 2>>& per_layer, std::int64_t keep_first,
     std::int64_t keep_last);
 
 }  // namespace fq::tasks

@@ -29,9 +29,9 @@ namespace fq::tasks {
 namespace {
 
 struct Candidate {
-    Json desc;          // as given (paths, not hashes): what the plan's config names
-    std::string label;  // codec label
-    std::shared_ptr<const codecs::Codec> k, v;  // built for keys and for values
+    Json desc;            // as given (paths, not hashes): what the plan's config names
+    std::string label;    // codec label
+    io::BuiltCodec k, v;  // built for keys and for values
 };
 
 struct Item {  // one K or V dataset
@@ -41,23 +41,16 @@ struct Item {  // one K or V dataset
     std::vector<std::int64_t> kept;  // those tokens (kept exactly, in float16)
 };
 
-// Round trip of (heads, T, d) vectors through codec.
-std::vector<float> round_trip(const codecs::Codec& c, const std::vector<float>& x,
-                              std::size_t heads) {
-    const auto d = static_cast<std::size_t>(c.dim());
-    const std::size_t T = x.size() / (heads * d);
-    std::vector<std::uint8_t> codes(heads * codecs::group_rows(c, T) * c.code_bytes());
-    std::vector<float> y(x.size()), scratch;
-    codecs::encode_heads(c, x.data(), heads, T, codes.data(), scratch);
-    codecs::decode_heads(c, codes.data(), heads, T, y.data(), scratch);
-    return y;
-}
-
-// Exact bits per coordinate of an item coded with c (its window at 16 bits + a 64-bit index).
-double item_rate(const Item& it, const codecs::Codec& c) {
+// Exact bits per coordinate of an item coded with hc (its window at 16 bits + a 64-bit index,
+// a centre at 16 bits per coordinate of its (heads, d) means).
+double item_rate(const Item& it, const codecs::HeadCodec& hc) {
     const double H = it.info.heads, T = static_cast<double>(it.info.tokens), d = it.info.d,
                  W = static_cast<double>(it.window);
-    return (c.code_bits() * H * (T - W) + (W > 0 ? 16.0 * H * W * d + 64.0 * W : 0.0)) /
+    const double center = hc.center ? codecs::center_bits(static_cast<std::size_t>(it.info.heads),
+                                                          static_cast<std::size_t>(it.info.d))
+                                    : 0.0;
+    return (hc.codec->code_bits() * H * (T - W) + (W > 0 ? 16.0 * H * W * d + 64.0 * W : 0.0) +
+            center) /
            (H * T * d);
 }
 
@@ -113,6 +106,7 @@ void run_plan(const PlanOptions& o) {
                         if (j < o.keep_first || j >= len - o.keep_last)
                             it.kept.push_back(s[static_cast<std::size_t>(j)]);
                 }
+            std::sort(it.kept.begin(), it.kept.end());
             it.window = static_cast<std::int64_t>(it.kept.size());
             coords += static_cast<double>(info.heads) * static_cast<double>(info.tokens) * info.d;
             items.push_back(it);
@@ -161,12 +155,12 @@ void run_plan(const PlanOptions& o) {
         const io::BuiltCodec v = io::make_codec(io::with_tensor_defaults(desc, io::KvKind::v),
                                                 store, "candidate " + g.dump(), ExitCode::usage, d);
         c.label = io::codec_label(k);
-        c.k = k.codec;
-        c.v = v.codec;
+        c.k = k;
+        c.v = v;
         cands.push_back(std::move(c));
     }
     const auto codec_of = [&](std::size_t c, const Item& it) {
-        return it.info.kind == io::KvKind::k ? cands[c].k.get() : cands[c].v.get();
+        return it.info.kind == io::KvKind::k ? cands[c].k.head_codec() : cands[c].v.head_codec();
     };
 
     // The objective of an assignment (per item: a candidate index, or -1 = exact), measured on
@@ -182,8 +176,8 @@ void run_plan(const PlanOptions& o) {
     }
     const auto objective = [&](const io::KvDumpReader& reader, const std::vector<int>& assign) {
         if (weights) {
-            std::vector<std::array<const codecs::Codec*, 2>> per_layer(
-                static_cast<std::size_t>(weights->config.n_layers), {nullptr, nullptr});
+            std::vector<std::array<codecs::HeadCodec, 2>> per_layer(
+                static_cast<std::size_t>(weights->config.n_layers));
             for (std::size_t i = 0; i < items.size(); ++i)
                 if (assign[i] >= 0 && items[i].info.layer >= 0 &&
                     items[i].info.layer < weights->config.n_layers)
@@ -196,12 +190,14 @@ void run_plan(const PlanOptions& o) {
         const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
             for (std::size_t i = 0; i < items.size(); ++i)
                 if (items[i].info.path == info.path && assign[i] >= 0) {
-                    std::vector<float> y =
-                        round_trip(*codec_of(static_cast<std::size_t>(assign[i]), items[i]), x,
-                                   static_cast<std::size_t>(info.heads));
-                    // The window is stored exactly in float16, as fq-encode does.
+                    // Centred on the tokens outside the window; the window is stored exactly
+                    // in float16, as fq-encode does.
                     const auto T = static_cast<std::size_t>(info.tokens),
                                dd = static_cast<std::size_t>(info.d);
+                    std::vector<float> y(x.size());
+                    codecs::round_trip_heads(
+                        codec_of(static_cast<std::size_t>(assign[i]), items[i]), x.data(),
+                        static_cast<std::size_t>(info.heads), T, y.data(), &items[i].kept);
                     for (std::size_t h = 0; h < static_cast<std::size_t>(info.heads); ++h)
                         for (std::int64_t t : items[i].kept)
                             for (std::size_t j = 0; j < dd; ++j) {
@@ -230,7 +226,7 @@ void run_plan(const PlanOptions& o) {
         for (std::size_t c = 0; c < m; ++c) {
             std::vector<int> assign(n, -1);
             assign[i] = static_cast<int>(c);
-            R[i][c] = item_rate(items[i], *codec_of(c, items[i]));
+            R[i][c] = item_rate(items[i], codec_of(c, items[i]));
             D[i][c] = std::max(0.0, objective(weights ? dump : layer, assign));
             bar.update("measuring",
                        static_cast<double>(i * m + c + 1) / static_cast<double>(n * m));

@@ -100,25 +100,6 @@ SweepConfig read_config(const std::string& path) {
     return c;
 }
 
-// In-memory round trip of one dataset x: (heads, T, d) through codec (parallel over code
-// rows). A codec coding groups of G = block_vectors() vectors sees each head's tokens in
-// groups, the last partial group padded by repeating its last vector (as fq-encode stores
-// it). Returns the decoded (heads, T, d) and adds the bytes of codes stored to *bytes.
-std::vector<float> round_trip(const codecs::Codec& codec, const std::vector<float>& x,
-                              std::size_t heads, double* bytes,
-                              std::vector<std::uint8_t>* all_codes = nullptr) {
-    const std::size_t d = static_cast<std::size_t>(codec.dim());
-    const std::size_t T = x.size() / (d * std::max<std::size_t>(1, heads));
-    const std::size_t rows = codecs::group_rows(codec, T);  // code rows per head
-    std::vector<std::uint8_t> codes(heads * rows * codec.code_bytes());
-    std::vector<float> y(x.size()), scratch;
-    codecs::encode_heads(codec, x.data(), heads, T, codes.data(), scratch);
-    codecs::decode_heads(codec, codes.data(), heads, T, y.data(), scratch);
-    *bytes += static_cast<double>(codes.size());
-    if (all_codes) all_codes->insert(all_codes->end(), codes.begin(), codes.end());
-    return y;
-}
-
 }  // namespace
 
 std::vector<bool> pareto_front(const std::vector<double>& x, const std::vector<double>& y) {
@@ -268,51 +249,64 @@ void run_sweep(const SweepOptions& opts) {
                                     : OJson{{"k", b.k.description}, {"v", b.v.description}};
             bar.update("sweep " + label.name, static_cast<double>(i) / built.size());
             log_verbose("evaluating " + label.name);
-            const codecs::Codec* codec_of[2] = {b.k.codec.get(), b.v.codec.get()};  // K, V
-            // Rates: nominal from the codec; achieved from the bytes of codes a round trip
-            // stores (byte padding of a code, and of a last partial group when G > 1).
-            double code_bytes[2] = {0, 0}, coords[2] = {0, 0};  // K, V
+            const codecs::HeadCodec codec_of[2] = {b.k.head_codec(), b.v.head_codec()};  // K, V
+            // Rates: nominal from the codec (and a centre's side bits); achieved from the bytes
+            // of codes a round trip stores (byte padding of a code, and of a last partial group
+            // when G > 1) and the centre.
+            double code_bytes[2] = {0, 0}, coords[2] = {0, 0}, center[2] = {0, 0};  // K, V
             for (const auto& info : dump.datasets()) {
                 if (info.kind != io::KvKind::k && info.kind != io::KvKind::v) continue;
                 const int which = info.kind == io::KvKind::k ? 0 : 1;
-                const codecs::Codec& codec = *codec_of[which];
+                const codecs::Codec& codec = *codec_of[which].codec;
                 const double G =
                     static_cast<double>(std::max<std::size_t>(1, codec.block_vectors()));
                 const double rows = std::ceil(static_cast<double>(info.tokens) / G);
                 code_bytes[which] += info.heads * rows * static_cast<double>(codec.code_bytes());
+                if (codec_of[which].center)
+                    center[which] += codecs::center_bits(static_cast<std::size_t>(info.heads),
+                                                         static_cast<std::size_t>(d));
                 coords[which] +=
                     static_cast<double>(info.heads) * static_cast<double>(info.tokens) * d;
             }
             for (int which = 0; which < 2; ++which) {
                 RateInfo& r = which == 0 ? label.k : label.v;
-                r.nominal_bits = codec_of[which]->rate();
-                r.achieved_bits = 8.0 * code_bytes[which] / coords[which];
+                r.nominal_bits = codec_of[which].codec->rate() + center[which] / coords[which];
+                r.achieved_bits = (8.0 * code_bytes[which] + center[which]) / coords[which];
                 r.padding_bits = std::max(0.0, r.achieved_bits - r.nominal_bits);
-                r.bytes_coded = code_bytes[which];
+                r.bytes_coded = code_bytes[which] + center[which] / 8.0;
             }
             double produced = 0;
             // Key codecs estimating inner products from codes (qjl, scalar+qjl) are scored by
             // their estimator; the keys' codes are kept for it.
-            const codecs::Codec& kcodec = *codec_of[0];
+            const codecs::Codec& kcodec = *codec_of[0].codec;
             const auto* estimator =
                 kcodec.block_vectors() <= 1 ? kcodec.inner_product_estimator() : nullptr;
-            std::map<std::string, std::vector<std::uint8_t>> key_codes;
+            std::map<std::string, codecs::HeadCodes> key_codes;
             const DecodeFn decode = [&](const io::DatasetInfo& info, const std::vector<float>& x) {
                 const bool is_k = info.kind == io::KvKind::k;
-                std::vector<std::uint8_t>* keep =
-                    estimator && is_k ? &key_codes[info.path] : nullptr;
-                return round_trip(*codec_of[is_k ? 0 : 1], x, static_cast<std::size_t>(info.heads),
-                                  &produced, keep);
+                std::vector<float> y(x.size());
+                codecs::HeadCodes c = codecs::round_trip_heads(
+                    codec_of[is_k ? 0 : 1], x.data(), static_cast<std::size_t>(info.heads),
+                    static_cast<std::size_t>(info.tokens), y.data());
+                produced += c.bits() / 8.0;
+                if (estimator && is_k) key_codes[info.path] = std::move(c);
+                return y;
             };
             ScoreFn scores;
             if (estimator)
                 scores = [&](const io::DatasetInfo& info, int h, const float* q) {
                     const auto T = static_cast<std::size_t>(info.tokens);
-                    const std::vector<std::uint8_t>& c = key_codes.at(info.path);
+                    const codecs::HeadCodes& c = key_codes.at(info.path);
                     std::vector<double> out(T * T);
                     estimator->estimate_inner_products(
-                        q, T, c.data() + static_cast<std::size_t>(h) * T * kcodec.code_bytes(), T,
+                        q, T,
+                        c.codes.data() + static_cast<std::size_t>(h) * T * kcodec.code_bytes(), T,
                         out.data());
+                    if (!c.center.empty())  // scores of the centred keys, plus q . mean
+                        codecs::add_center_scores(q, T,
+                                                  c.center.data() + static_cast<std::size_t>(h) *
+                                                                        static_cast<std::size_t>(d),
+                                                  static_cast<std::size_t>(d), T, out.data());
                     return out;
                 };
             DumpEvaluation ev = evaluate_dump(dump, decode, label, settings, scores);
@@ -328,9 +322,9 @@ void run_sweep(const SweepOptions& opts) {
             sequence_source = ev.sequence_source;
             OJson m;
             if (weights) {  // the same K and V codecs in every layer of the model
-                const std::vector<std::array<const codecs::Codec*, 2>> per_layer(
+                const std::vector<std::array<codecs::HeadCodec, 2>> per_layer(
                     static_cast<std::size_t>(weights->config.n_layers),
-                    {b.k.codec.get(), b.v.codec.get()});
+                    {b.k.head_codec(), b.v.head_codec()});
                 m = compare_on_model(*weights, tokens, per_layer, 0, 0);
             }
             for (std::size_t r = 0; r < 3; ++r) {
