@@ -23,6 +23,15 @@
 
 namespace {
 
+// --center head|none: train on per-head centred vectors, for codecs used with center=head.
+void add_center_option(CLI::App& sub, bool& center) {
+    sub.add_option_function<std::string>(
+           "--center", [&center](const std::string& v) { center = v == "head"; },
+           "head: subtract each (dataset, head)'s mean over the tokens read before training, "
+           "for codecs used with center=head (default none)")
+        ->check(CLI::IsMember({"head", "none"}));
+}
+
 // Options both universal subcommands take. d_min: the smallest d the family accepts.
 template <class O>
 void add_universal(CLI::App& sub, O& o, int d_min, fq::apps::LogFlags& logging) {
@@ -131,6 +140,7 @@ int main(int argc, char** argv) {
     gsrq->add_option("--tokens", gsrq_opts.data.tokens,
                      "token range a:b of every dataset (half-open; default all): train on one "
                      "part of a dump, evaluate on another");
+    add_center_option(*gsrq, gsrq_opts.data.center);
     gsrq->add_option("--max-iter", gsrq_opts.max_iter, "k-means iterations per stage at most")
         ->check(CLI::Range(1, 100000));
     gsrq->add_option("--tol", gsrq_opts.tol, "stop when the relative distortion change is below")
@@ -221,6 +231,7 @@ int main(int argc, char** argv) {
                        "dataset globs (default: layer_<L>/{q,k,v})");
         fs->add_option("--tokens", faiss_opts.data.tokens,
                        "token range a:b of every dataset (default all)");
+        add_center_option(*fs, faiss_opts.data.center);
         fs->add_option("-o,--output", faiss_opts.run.output, "FAISS codebook file to write")
             ->required();
         fs->add_flag("--force", faiss_opts.run.force, "overwrite an existing output file");

@@ -43,8 +43,8 @@ for d in ${DIMS:-128 64 32 80 96 256}; do
         run codebooks/d$d/fib-k$k-N$N.json fib --d $d --k $k --N $N "${extra[@]}"
     done
 done
-# tcq (issue 11): L = 12 at 0.5, 1, 1.5, 2, 3, 4 bits per coordinate (K:V), d = 64 and 128.
-for d in ${TCQ_DIMS:-64 128}; do
+# tcq (issue 11): L = 12 at 0.5, 1, 1.5, 2, 3, 4 bits per coordinate (K:V), every shipped d.
+for d in ${TCQ_DIMS:-64 128 32 80 96 256}; do
     for kv in 1:2 1:1 3:2 2:1 3:1 4:1; do
         K=${kv%:*}; V=${kv#*:}
         run codebooks/d$d/tcq-L12-K$K-V$V.json tcq --d $d --L 12 --K $K --V $V

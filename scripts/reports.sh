@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the peer-codec reports of issue 5 (documented in docs/results/README.md).
 #
-#   scripts/reports.sh [peers|seed002|all]      (default all; run from anywhere)
+#   scripts/reports.sh [peers|seed002|center|all]      (default all; run from anywhere)
 #
 # Environment: FQ_BUILD (build directory with apps/, default build-rep; configure it with
 # cmake -S . -B build-rep -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build-rep),
@@ -21,6 +21,12 @@
 #            the whole dump) and on synthetic dumps (gaussian, student-t nu=3, low-rank
 #            r=32; 2 layers, 4 query heads, 2 KV heads, 512 tokens, d=64, seed 1):
 #            <dataset>-<scheme>.json, seed002.csv, table.md (included in docs/results/seed002.md).
+# center  -> docs/results/center-d64/: per-head centring (issue 11) for every family at about
+#            2 bits per coordinate (block q4_0 at 4.5): keys only, values only, both, neither,
+#            by fq-eval sweep on the held-out tokens 256:512 of the sample and on the
+#            4-sequence dump; gsrq and faiss-pq trained on tokens 0:256 of the sample, plainly
+#            and centred (fq-train --center head) for the centred variants (config.json,
+#            <dump>/rd.json, center.md, center.csv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FQ_BUILD=${FQ_BUILD:-build-rep}
@@ -262,9 +268,95 @@ print("\n".join(L))
 EOF
 }
 
+center() {
+    local out=docs/results/center-d64
+    local cb=$WORK/center-codebooks
+    mkdir -p $out $cb
+    for t in k v; do
+        for c in none head; do
+            $APPS/fq-train gsrq -i $SAMPLE --tensor $t --D 8 --K 256 --stages 2 --center $c \
+                --tokens 0:256 -j "$J" -q --force -o $cb/$t-gsrq-$c.json
+            if $APPS/fq-train faiss-pq --help > /dev/null 2>&1; then
+                $APPS/fq-train faiss-pq -i $SAMPLE --tensor $t --M 16 --nbits 8 --center $c \
+                    --tokens 0:256 -j "$J" -q --force -o $cb/$t-pq-$c.json
+            fi
+        done
+    done
+    $PY - $cb $out/config.json <<'EOF'
+# Every family at about 2 bits, in four variants: neither, K, V, both centred.
+import json, os, sys
+cb, path = sys.argv[1:]
+fams = [("fib k=4 N=256", "fib:rate=2"), ("scalar b=2", "scalar:bits=2"),
+        ("tcq bits=2", "tcq:bits=2"), ("qjl m=128", "qjl:m=128"),
+        ("scalar+qjl b=2", "scalar+qjl:bits=2"), ("int b=2 G=64 (KIVI)", "int:bits=2,group=64"),
+        ("block q4_0", "block:format=q4_0"), ("gsrq D=8 K=256 S=2", "gsrq"),
+        ("faiss-pq M=16 nbits=8", "faiss-pq")]
+def spec(fam, t, centred):
+    c = "head" if centred else "none"
+    if fam in ("gsrq", "faiss-pq"):
+        kind = "gsrq" if fam == "gsrq" else "pq"
+        return f"{fam}:codebook={cb}/{t}-{kind}-{c}.json" + (",center=head" if centred else "")
+    return fam + (",center=head" if centred else "")
+codecs = []
+for label, fam in fams:
+    if fam == "faiss-pq" and not os.path.exists(f"{cb}/k-pq-none.json"):
+        continue
+    for variant, ck, cv in (("none", 0, 0), ("K", 1, 0), ("V", 0, 1), ("K+V", 1, 1)):
+        codecs.append({"k": spec(fam, "k", ck), "v": spec(fam, "v", cv),
+                       "label": f"{label} | centred {variant}"})
+json.dump({"comment": "Per-head centring (issue 11), written by scripts/reports.sh center.",
+           "codecs": codecs, "targets": [0.99, 0.95]}, open(path, "w"), indent=1)
+EOF
+    local d dump
+    for d in heldout 4seg; do
+        dump=$HELDOUT
+        [[ $d == 4seg ]] && dump=data/sample_kv_d64_4seg.h5
+        $APPS/fq-eval sweep --config $out/config.json -i "$dump" -o $WORK/center-$d -j "$J" -q \
+            > /dev/null
+        mkdir -p $out/$d
+        cp $WORK/center-$d/rd.json $out/$d/rd.json
+    done
+    $PY - $out <<'EOF'
+# The effect of centring per family: keys (nMSE K, attention KL), values (nMSE V, output
+# cosine), both; on each dump.
+import json, sys
+out = sys.argv[1]
+lines, csv = [], ["dump,family,centred,bits_k,bits_v,nmse_k,nmse_v,kl,kl_se,out_cos,out_cos_se"]
+for d, title in (("heldout", "held-out tokens 256:512 of the sample"),
+                 ("4seg", "the 4-sequence dump (4 x 512 tokens)")):
+    rows = json.load(open(f"{out}/{d}/rd.json"))["rows"]
+    by = {}
+    for r in rows:
+        fam, variant = r["codec"].split(" | centred ")
+        by.setdefault(fam, {}).setdefault(variant, {})[r["tensor"]] = r
+    lines += [f"### {title}", "",
+              "| family | centred | bits K / V | nMSE K | nMSE V | attention KL | output cosine |",
+              "|---|---|---|---|---|---|---|"]
+    for fam, vs in by.items():
+        base = vs["none"]
+        for v in ("none", "K", "V", "K+V"):
+            t = vs[v]
+            a, k, vv = t["attn"], t["k"], t["v"]
+            rel = lambda x, y: "" if v == "none" else f" ({x / y:.2f}x)"
+            lines.append(
+                f"| {fam} | {v} | {k['achieved_bits']:.4g} / {vv['achieved_bits']:.4g} | "
+                f"{k['nmse']:.4g}{rel(k['nmse'], base['k']['nmse'])} | "
+                f"{vv['nmse']:.4g}{rel(vv['nmse'], base['v']['nmse'])} | "
+                f"{a['kl']:.4g} ± {a['kl_se']:.2g}{rel(a['kl'], base['attn']['kl'])} | "
+                f"{a['out_cos']:.4f} ± {a['out_cos_se']:.4f} |")
+            csv.append(f"{d},{fam},{v},{k['achieved_bits']},{vv['achieved_bits']},{k['nmse']},"
+                       f"{vv['nmse']},{a['kl']},{a['kl_se']},{a['out_cos']},{a['out_cos_se']}")
+    lines.append("")
+open(f"{out}/center.md", "w").write("\n".join(lines))
+open(f"{out}/center.csv", "w").write("\n".join(csv) + "\n")
+print("\n".join(lines))
+EOF
+}
+
 case $what in
     peers) peers ;;
     seed002) seed002 ;;
-    all) peers; seed002 ;;
-    *) echo "usage: $0 [peers|seed002|all]" >&2; exit 1 ;;
+    center) center ;;
+    all) peers; seed002; center ;;
+    *) echo "usage: $0 [peers|seed002|center|all]" >&2; exit 1 ;;
 esac

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fq/codecs/head_center.hpp"
 #include "fq/core/error.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/kv_dump.hpp"
@@ -65,8 +66,21 @@ CalibrationVectors read_calibration_vectors(const CalibrationSelection& s) {
                                   : parse_range(s.tokens, info.tokens, "--tokens");
         out.token_range = std::to_string(t0) + ":" + std::to_string(t1);
         const Slab slab{0, info.heads, t0, t1};
-        const std::vector<float> v = reader.read(info, slab);
+        std::vector<float> v = reader.read(info, slab);
         check_finite(v.data(), slab, info.d, s.input, info.path);
+        if (s.center) {
+            const auto heads = static_cast<std::size_t>(info.heads), n = slab.vectors() / heads,
+                       d = static_cast<std::size_t>(info.d);
+            codecs::HeadMeans means(heads, d);
+            means.add(v.data(), n);
+            std::vector<std::uint16_t> c;
+            try {
+                c = means.float16();
+            } catch (const NumericError& e) {
+                throw NumericError(s.input + ": " + info.path + ": " + e.what());
+            }
+            codecs::subtract_center(v.data(), heads, n, d, c.data());
+        }
         out.x.insert(out.x.end(), v.begin(), v.end());
         if (!s.weights.empty()) read_weights(reader, info, s.weights, s.input, t0, t1, out.w);
         out.datasets.push_back(info.path);

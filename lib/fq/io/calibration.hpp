@@ -1,7 +1,8 @@
 // Calibration vectors for data-trained codebooks (fq-train gsrq, faiss-pq, faiss-rq): the K
 // or V vectors of a KV dump (io/kv_dump.hpp), every selected dataset of that kind whose
 // layer is in a range, tokens [t0, t1) of every head, in natural path order, checked finite;
-// optionally a positive weight per vector from a [heads, tokens] dataset beside each.
+// optionally a positive weight per vector from a [heads, tokens] dataset beside each;
+// optionally centred per head (the codebooks of codecs used with "center": "head").
 #pragma once
 
 #include <cstddef>
@@ -18,6 +19,8 @@ struct CalibrationSelection {
     std::string tokens;               // "a:b" token range of every dataset ("" = all)
     std::string weights;              // name of a [heads, tokens] weight dataset beside each
                                       // selected one, e.g. "w" for layer_3/w ("" = none)
+    bool center = false;  // subtract each (dataset, head)'s float16 mean over the tokens read,
+                          // as fq-encode does for "center": "head" (codecs/head_center.hpp)
 };
 
 struct CalibrationVectors {

@@ -34,6 +34,7 @@ void run_train_faiss(const TrainFaissOptions& o) {
     cons["tensor"] = o.data.tensor;
     cons["select"] = o.data.select;
     cons["tokens"] = o.data.tokens.empty() ? ":" : o.data.tokens;
+    cons["center"] = o.data.center ? "head" : "none";
     cons["datasets"] = c.datasets;
     cons["vectors"] = c.n;
 

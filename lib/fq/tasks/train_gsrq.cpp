@@ -97,6 +97,7 @@ void run_train_gsrq(const TrainGsrqOptions& o) {
     cons["select"] = o.data.select;
     cons["layers"] = o.data.layers.empty() ? ":" : o.data.layers;
     cons["tokens"] = o.data.tokens.empty() ? ":" : o.data.tokens;
+    cons["center"] = o.data.center ? "head" : "none";
     cons["datasets"] = c.datasets;
     cons["vectors"] = c.n;
     cons["weights"] = o.data.weights.empty() ? Json(nullptr) : Json(o.data.weights);
