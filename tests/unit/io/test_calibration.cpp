@@ -2,10 +2,12 @@
 // dataset-by-dataset, head-by-head copy written in the test; ranges, weights and errors.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "fq/core/error.hpp"
+#include "fq/core/half.hpp"
 #include "fq/io/calibration.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/io/kv_dump_writer.hpp"
@@ -75,6 +77,33 @@ TEST_SUITE("calibration") {
         CHECK(c.w == want_w);
         CHECK(c.datasets == std::vector<std::string>{"layer_1/v", "layer_2/v"});
         CHECK(c.token_range == "2:7");
+    }
+
+    TEST_CASE("centred: each (dataset, head) minus its float16 mean over the tokens read") {
+        TempDir tmp;
+        io::CalibrationSelection s;
+        s.input = write_dump(tmp.path.string());
+        s.tensor = "k";
+        s.tokens = "2:7";
+        s.center = true;
+        const io::CalibrationVectors c = io::read_calibration_vectors(s);
+        std::vector<float> want;
+        for (int l = 0; l < L; ++l)
+            for (int h = 0; h < H; ++h)
+                for (int t = 2; t < 7; ++t)
+                    for (int j = 0; j < d; ++j) {
+                        const auto x = [&](int tt) {
+                            return 1000.0f * l + 10.0f * h + static_cast<float>(tt) + j / 10.0f;
+                        };
+                        double sum = 0;
+                        for (int tt = 2; tt < 7; ++tt) sum += x(tt);
+                        const float mean = core::half_to_float(
+                            core::float_to_half(static_cast<float>(sum / 5.0)));
+                        want.push_back(x(t) - mean);
+                    }
+        CHECK(c.x == want);
+        // Centring moved every dataset near zero (float16 rounds 2004.3 to 2004).
+        for (float v : c.x) CHECK(std::fabs(v) < 3.0f);
     }
 
     TEST_CASE("errors: nothing selected, bad ranges, bad tensor") {
