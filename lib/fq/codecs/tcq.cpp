@@ -77,14 +77,10 @@ void TcqCodec::decode_batch(const std::uint8_t* codes, std::size_t n, float* x) 
     const float inv_scale = 1.0f / std::sqrt(static_cast<float>(m_spec.d));
     const std::size_t hb = header_bits(m_header);
     std::vector<float> gain(n);
-    TrellisPath path;
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint8_t* code = codes + i * m_bytes;
         gain[i] = read_header(m_header, code);
-        unpack_path(code, hb, m_spec.trellis.K, m_search.steps(), path);
-        float* zi = x + i * du;
-        m_search.decode(path, zi);
-        for (std::size_t j = 0; j < du; ++j) zi[j] *= inv_scale;
+        m_search.decode_packed(code, hb, inv_scale, x + i * du);
     }
     m_rotation.inverse(x, n, x);
     for (std::size_t i = 0; i < n; ++i)

@@ -377,6 +377,41 @@ void TrellisSearch::decode(const TrellisPath& path, float* y, std::uint32_t* sta
     }
 }
 
+void TrellisSearch::decode_packed(const std::uint8_t* in, std::size_t bit_offset, float scale,
+                                  float* y) const {
+    const int K = m_t.K, V = m_t.V, T = m_T;
+    const std::uint32_t mask = m_t.states() - 1, step_mask = (1u << K) - 1;
+    const int W = (m_t.L + K - 1) / K;  // steps that fill a state (T >= W)
+    // The starting state: the last W steps (tail-biting), read one by one.
+    const std::size_t end_byte = (bit_offset + static_cast<std::size_t>(T) * K + 7) / 8;
+    std::uint32_t s = 0;
+    for (int j = T - W; j < T; ++j) {
+        const std::size_t bit = bit_offset + static_cast<std::size_t>(j) * K;
+        const std::size_t byte = bit / 8, n = std::min<std::size_t>(3, end_byte - byte);
+        std::uint32_t w = 0;  // K <= 8 bits from at most 2 bytes (3 read when there)
+        for (std::size_t b = 0; b < n; ++b)
+            w |= static_cast<std::uint32_t>(in[byte + b]) << (8 * b);
+        s = ((s << K) | ((w >> (bit % 8)) & step_mask)) & mask;
+    }
+    // The walk: a bit buffer refilled a byte at a time (never past the last step's byte).
+    const std::uint8_t* p = in + bit_offset / 8;
+    std::uint64_t buf = *p++ >> (bit_offset % 8);
+    int have = 8 - static_cast<int>(bit_offset % 8);
+    const float* lut = m_t.lut.data();
+    for (int i = 0; i < T; ++i) {
+        while (have < K) {
+            buf |= static_cast<std::uint64_t>(*p++) << have;
+            have += 8;
+        }
+        s = ((s << K) | (static_cast<std::uint32_t>(buf) & step_mask)) & mask;
+        buf >>= K;
+        have -= K;
+        const float* row = lut + static_cast<std::size_t>(s) * static_cast<std::size_t>(V);
+        float* out = y + static_cast<std::size_t>(i) * static_cast<std::size_t>(V);
+        for (int v = 0; v < V; ++v) out[v] = row[v] * scale;
+    }
+}
+
 void pack_path(const TrellisPath& path, int K, std::uint8_t* out, std::size_t bit_offset) {
     std::size_t bit = bit_offset;
     for (std::uint8_t u : path)

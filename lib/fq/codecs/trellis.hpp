@@ -74,6 +74,10 @@ public:
     // The T V numbers a tail-biting path decodes to; the state of every step in `states`
     // when not null (T entries).
     void decode(const TrellisPath& path, float* y, std::uint32_t* states = nullptr) const;
+    // The same from the packed bitstream (pack_path's layout: step i at bits [i K, i K + K)
+    // after bit_offset, LSB first; reads no byte past the last step's), each number times
+    // `scale`: equals decode(unpack_path(...)) then y *= scale, bit for bit, without the path.
+    void decode_packed(const std::uint8_t* in, std::size_t bit_offset, float scale, float* y) const;
 
 private:
     Trellis m_t;

@@ -142,6 +142,33 @@ TEST_SUITE("trellis") {
         CHECK((bytes[0] & 0x1F) == 0);  // the bits before the offset are untouched
     }
 
+    TEST_CASE("decode_packed equals unpack + decode + scale, reading only the code's bytes") {
+        struct Cfg {
+            int L, K, V, T;
+        };
+        for (const Cfg c : {Cfg{7, 3, 2, 11}, Cfg{12, 2, 1, 64}, Cfg{12, 1, 2, 32},
+                            Cfg{12, 4, 1, 16}, Cfg{9, 8, 1, 5}, Cfg{10, 3, 1, 4}}) {
+            CAPTURE(c.L);
+            CAPTURE(c.K);
+            const Trellis t = random_trellis(c.L, c.K, c.V, 17);
+            const TrellisSearch search(t, c.T);
+            fq::core::Rng rng(8, 2);
+            for (std::size_t offset = 0; offset < 16; offset += 3) {
+                TrellisPath path(static_cast<std::size_t>(c.T));
+                for (auto& u : path) u = static_cast<std::uint8_t>(rng.uniform() * (1 << c.K));
+                // Exactly the bytes of the code (a heap block of that size: ASan sees overreads).
+                const std::size_t bytes = (offset + static_cast<std::size_t>(c.T * c.K) + 7) / 8;
+                std::vector<std::uint8_t> code(bytes, 0);
+                fq::codecs::pack_path(path, c.K, code.data(), offset);
+                std::vector<float> want(static_cast<std::size_t>(c.T * c.V)), got(want.size());
+                search.decode(path, want.data());
+                for (float& v : want) v *= 0.37f;
+                search.decode_packed(code.data(), offset, 0.37f, got.data());
+                CHECK(got == want);
+            }
+        }
+    }
+
     TEST_CASE("the two-pass search is within 3% (0.13 dB) of the exact tail-biting optimum") {
         // L = 8, K = 2, T = 32 (a d = 32, 2-bit tape): the loss of fixing the overlap from
         // the free path's end, measured against all 64 overlaps.

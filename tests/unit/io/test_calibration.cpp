@@ -97,8 +97,8 @@ TEST_SUITE("calibration") {
                         };
                         double sum = 0;
                         for (int tt = 2; tt < 7; ++tt) sum += x(tt);
-                        const float mean = core::half_to_float(
-                            core::float_to_half(static_cast<float>(sum / 5.0)));
+                        const float mean =
+                            core::half_to_float(core::float_to_half(static_cast<float>(sum / 5.0)));
                         want.push_back(x(t) - mean);
                     }
         CHECK(c.x == want);
