@@ -87,9 +87,12 @@ TEST_SUITE("shipped_codebooks") {
                                   "fib-k8-N16", "fib-k8-N256", "fib-k16-N256", "fib-k32-N256"})
                 if (std::string(f) != "fib-k32-N256" || d > 32)  // a block is shorter than d
                     CHECK(fs::exists(dir / (std::string(f) + ".json")));
+            for (const char* f : {"tcq-L12-K1-V2", "tcq-L12-K1-V1", "tcq-L12-K3-V2",
+                                  "tcq-L12-K2-V1", "tcq-L12-K3-V1", "tcq-L12-K4-V1"})
+                CHECK(fs::exists(dir / (std::string(f) + ".json")));
         }
         CHECK(count == 6 * 16 - 1);
-        CHECK(tcq_count == 2 * 6);
+        CHECK(tcq_count == 6 * 6);
     }
 
     TEST_CASE("tcq L = 12 ladder for d = 64 and 128 meets the issue's distortion targets") {
