@@ -1,19 +1,22 @@
 # Thin wrapper over CMake. The two commands of the README:
 #   make demo   set up, build, and run the main job on the shipped sample data
 #   make test   set up, build, and run every test
-# (make ci = make test + make test-sanitize: the suite again under ASan + UBSan, as CI runs it)
+# (make test includes make test-mpi, the MPI build against the serial one, when the MPI
+# packages are installed, as make deps does; make ci = make test + make test-sanitize: the
+# suite again under ASan + UBSan, as CI runs it)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DFQ_WERROR=ON
 
 SAN_BUILD ?= build-sanitize
+MPI_BUILD ?= build-mpi
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps build test test-sanitize ci demo bench codebooks fuzz format clean
+.PHONY: all deps build test test-mpi test-sanitize ci demo bench codebooks fuzz format clean
 
 all: build
 
@@ -28,6 +31,17 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@if dpkg-query -W -f='$${Status}' libhdf5-openmpi-dev 2>/dev/null | grep -q "ok installed"; then \
+	    $(MAKE) --no-print-directory test-mpi; \
+	else echo "make test: libhdf5-openmpi-dev absent: the MPI build is not tested"; fi
+
+# The MPI build (-DFQ_MPI=ON, docs/MPI.md) in its own directory, tested against the serial
+# apps of $(BUILD): P = 1, 2, 3 ranks give the serial results.
+test-mpi: build
+	cmake -S . -B $(MPI_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DFQ_WERROR=ON -DFQ_MPI=ON \
+	    -DFQ_SERIAL_APPS=$(CURDIR)/$(BUILD)/apps
+	cmake --build $(MPI_BUILD) -j $(JOBS)
+	cd $(MPI_BUILD) && ctest --output-on-failure
 
 # Every test again in an AddressSanitizer + UndefinedBehaviorSanitizer build (own directory).
 test-sanitize: deps
@@ -67,4 +81,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(MPI_BUILD)

@@ -4,12 +4,15 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "fq/io/mpi_run.hpp"
 #include "fq/tasks/encode.hpp"
 #include "fq/tasks/run_main.hpp"
 
 #include "app_options.hpp"
 
 int main(int argc, char** argv) {
+    // MPI builds: a run under mpirun / srun splits the work across ranks (docs/MPI.md).
+    fq::io::mpi::Session mpi(argc, argv);
     fq::tasks::EncodeOptions o;
     fq::apps::LogFlags logging;
 

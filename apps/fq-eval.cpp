@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "fq/core/error.hpp"
+#include "fq/io/mpi_run.hpp"
 #include "fq/tasks/eval.hpp"
 #include "fq/tasks/eval_model.hpp"
 #include "fq/tasks/plan.hpp"
@@ -50,6 +52,8 @@ void add_positions(CLI::App& app, fq::tasks::EvalSettings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // MPI builds: a run under mpirun / srun splits the work across ranks (docs/MPI.md).
+    fq::io::mpi::Session mpi(argc, argv);
     fq::tasks::EvalOptions ev;
     fq::tasks::SourceEvalOptions src;
     fq::tasks::SweepOptions sw;
@@ -186,6 +190,11 @@ int main(int argc, char** argv) {
 
     return fq::tasks::run_main("fq-eval", app, argc, argv, [&] {
         const int verbosity = verbose ? 1 : (quiet ? -1 : 0);
+        // Under mpirun only the dump mode splits its work (docs/MPI.md).
+        if (fq::io::mpi::size() > 1 && !app.get_subcommands().empty())
+            throw fq::UsageError("fq-eval " + app.get_subcommands().front()->get_name() +
+                                 " runs on one rank; under mpirun only fq-eval -i ... -d/-c "
+                                 "splits its work across ranks");
         if (app.got_subcommand(plan)) {
             po.verbosity = verbosity;
             fq::tasks::run_plan(po);

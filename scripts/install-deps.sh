@@ -5,7 +5,9 @@ set -euo pipefail
 pkgs=(cmake g++ make ninja-build pkg-config
       libcli11-dev nlohmann-json3-dev libboost-math-dev libhdf5-dev hdf5-tools
       doctest-dev libeigen3-dev
-      python3 python3-h5py python3-numpy gnuplot-nox)
+      python3 python3-h5py python3-numpy gnuplot-nox
+      # the MPI build (make test-mpi, docs/MPI.md): OpenMPI and parallel HDF5
+      openmpi-bin libopenmpi-dev libhdf5-openmpi-dev)
 # FAISS is optional (benchmark baseline and faiss-* codecs); install it when available.
 optional=(libfaiss-dev)
 missing=()

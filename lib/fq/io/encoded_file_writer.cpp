@@ -10,6 +10,7 @@
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/encoded_file_detail.hpp"
 #include "fq/io/hdf5_util.hpp"
+#include "fq/io/mpi_run.hpp"
 
 using Json = nlohmann::ordered_json;
 
@@ -105,7 +106,7 @@ struct PendingDataset {
     EncodedDataset info;
     h5::Dataset codes;
     std::vector<std::uint8_t> digests;  // (heads, blocks, 32)
-    std::vector<char> written;          // per block
+    std::vector<std::uint8_t> written;  // per block
     bool window_written = false;
 };
 }  // namespace
@@ -161,7 +162,7 @@ void EncodedFileWriter::Impl::embed(const std::string& hash, const std::string& 
     Impl& m = *this;
     const std::string name = "codebooks/" + hash_hex(hash);
     h5::Dataset ds = make_u8_dataset(m.out.id(), name, {text.size()});
-    h5::write_slab(ds.id(), H5T_NATIVE_UINT8, {}, {}, text.data());
+    mpi::root_only([&] { h5::write_slab(ds.id(), H5T_NATIVE_UINT8, {}, {}, text.data()); });
     h5::write_attr_fixed_string(ds.id(), "content_hash", hash);
     h5::write_attr_fixed_string(ds.id(), "media_type", "application/json");
     if (format != nullptr) h5::write_attr_fixed_string(ds.id(), "format", format);
@@ -232,7 +233,7 @@ void EncodedFileWriter::create(const EncodedDataset& info) {
         h5::Dataset c =
             make_dataset(m.out.id(), p + "/center", f16.id(),
                          {static_cast<hsize_t>(info.heads), static_cast<hsize_t>(info.d)});
-        h5::write_slab(c.id(), f16.id(), {}, {}, info.center.data());
+        mpi::root_only([&] { h5::write_slab(c.id(), f16.id(), {}, {}, info.center.data()); });
         h5::write_attr_fixed_string(g.id(), "center_sha256", detail::center_digest(info.center));
     }
 
@@ -262,8 +263,17 @@ void EncodedFileWriter::write_block(const std::string& path, std::int64_t t0, st
             m.out.path() + ": " + p + ": write_block needs a whole block");
     const auto b = static_cast<std::size_t>(t0 / B);
     const auto n = static_cast<std::size_t>(info.row_end(t1) - info.row_of(t0));
-    h5::write_slab(pd.codes.id(), H5T_NATIVE_UINT8, {0, static_cast<hsize_t>(info.row_of(t0)), 0},
-                   {static_cast<hsize_t>(info.heads), n, info.code_bytes}, codes);
+    if (!mpi::active()) {
+        h5::write_slab(pd.codes.id(), H5T_NATIVE_UINT8,
+                       {0, static_cast<hsize_t>(info.row_of(t0)), 0},
+                       {static_cast<hsize_t>(info.heads), n, info.code_bytes}, codes);
+    } else {  // one contiguous chunk per head: MPI-IO never patches the bytes between them
+        for (int h = 0; h < info.heads; ++h)
+            h5::write_slab(pd.codes.id(), H5T_NATIVE_UINT8,
+                           {static_cast<hsize_t>(h), static_cast<hsize_t>(info.row_of(t0)), 0},
+                           {1, n, info.code_bytes},
+                           codes + static_cast<std::size_t>(h) * n * info.code_bytes);
+    }
     const std::size_t nb = pd.written.size();
     for (int h = 0; h < info.heads; ++h) {
         const std::string dg = digest_of(codes + static_cast<std::size_t>(h) * n * info.code_bytes,
@@ -282,12 +292,14 @@ void EncodedFileWriter::write_window(const std::string& path, const std::uint16_
             m.out.path() + ": " + p + ": no window to write, or written twice");
     const auto W = static_cast<hsize_t>(info.window.size());
     h5::Dataset t = make_dataset(m.out.id(), p + "/window_tokens", H5T_STD_I64LE, {W});
-    h5::write_slab(t.id(), H5T_NATIVE_INT64, {}, {}, info.window.data());
     const h5::Datatype f16 = h5::make_float16_type();
     const std::vector<hsize_t> dims = {static_cast<hsize_t>(info.heads), W,
                                        static_cast<hsize_t>(info.d)};
     h5::Dataset v = make_dataset(m.out.id(), p + "/window", f16.id(), dims);
-    h5::write_slab(v.id(), f16.id(), {}, {}, values);
+    mpi::root_only([&] {
+        h5::write_slab(t.id(), H5T_NATIVE_INT64, {}, {}, info.window.data());
+        h5::write_slab(v.id(), f16.id(), {}, {}, values);
+    });
     const std::size_t count =
         static_cast<std::size_t>(info.heads) * W * static_cast<std::size_t>(info.d);
     h5::Group g = h5::open_group(m.out.id(), p);
@@ -300,13 +312,20 @@ void EncodedFileWriter::finish(const std::string& path) {
     Impl& m = *m_impl;
     const std::string p = strip(path);
     PendingDataset& pd = m.pending(p);
-    require(std::all_of(pd.written.begin(), pd.written.end(), [](char c) { return c != 0; }),
-            m.out.path() + ": " + p + ": not every block was written");
+    // Under an MPI run each rank wrote its own blocks: every rank gets the whole table.
+    mpi::or_bytes(pd.digests);
+    mpi::or_bytes(pd.written);
+    require(
+        std::all_of(pd.written.begin(), pd.written.end(), [](std::uint8_t c) { return c != 0; }),
+        m.out.path() + ": " + p + ": not every block was written");
     require(pd.info.window.empty() || pd.window_written,
             m.out.path() + ": " + p + ": the window was not written");
     const std::vector<hsize_t> dims = {static_cast<hsize_t>(pd.info.heads), pd.written.size(), 32};
     h5::Dataset t = make_u8_dataset(m.out.id(), p + "/block_sha256", dims);
-    if (!pd.digests.empty()) h5::write_slab(t.id(), H5T_NATIVE_UINT8, {}, {}, pd.digests.data());
+    mpi::root_only([&] {
+        if (!pd.digests.empty())
+            h5::write_slab(t.id(), H5T_NATIVE_UINT8, {}, {}, pd.digests.data());
+    });
     const std::string payload = "sha256:" + core::sha256_hex(pd.digests.data(), pd.digests.size());
     h5::Group g = h5::open_group(m.out.id(), p);
     h5::write_attr_fixed_string(g.id(), "payload_sha256", payload);
@@ -352,8 +371,10 @@ void EncodedFileWriter::commit() {
     index["copied"] = m.copied;
     h5::write_attr_fixed_string(root, "fq_index", index.dump());
     // Last: the checksum over everything above (container_header.hpp).
-    h5::write_attr_fixed_string(root, k_header_digest_attr,
-                                container_header_digest(root, m.copied));
+    // (Under an MPI run the root reads the copied values it wrote and broadcasts the sum.)
+    std::string digest;
+    mpi::root_only([&] { digest = container_header_digest(root, m.copied); });
+    h5::write_attr_fixed_string(root, k_header_digest_attr, mpi::broadcast(digest));
     m.out.commit();
 }
 

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "fq/core/error.hpp"
+#include "fq/io/mpi_run.hpp"
 
 namespace fq::io::h5 {
 
@@ -199,6 +200,7 @@ File create_file(const std::string& path, FileLayout layout) {
     if (layout == FileLayout::checksummed &&
         H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V110, H5F_LIBVER_V110) < 0)
         throw_io(path, "cannot set the HDF5 1.10 file format");
+    mpi::use_mpio(fapl.id());  // under an MPI run: one file written by every rank (MPI-IO)
     PropList fcpl = untimed_plist(H5P_FILE_CREATE);  // the root group's times
     const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
     if (id < 0) throw_io(path, "cannot create file");
@@ -218,32 +220,45 @@ PendingFile::PendingFile(std::string path, FileLayout layout) : m_path(std::move
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
         throw IoError(m_path + ": cannot create output: no such directory " + dir.string());
-    m_temp = m_path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    // Under an MPI run every rank opens the root's name.
+    m_temp = mpi::broadcast(m_path + ".tmp." + std::to_string(::getpid()) + "." +
+                            std::to_string(counter++));
     m_file = create_file(m_temp, layout);
 }
 
 PendingFile::~PendingFile() {
     if (m_committed) return;
-    m_file.reset();
-    std::error_code ec;
-    std::filesystem::remove(m_temp, ec);
+    m_file.reset();  // collective under an MPI run: every rank unwinds after mpi::agree
+    mpi::barrier();
+    if (mpi::is_root()) {
+        std::error_code ec;
+        std::filesystem::remove(m_temp, ec);
+    }
 }
 
 void PendingFile::commit() {
+    std::exception_ptr failure;
     try {
         close_file(m_file);
     } catch (...) {
-        std::error_code ec;
-        std::filesystem::remove(m_temp, ec);
-        m_committed = true;
-        throw;
+        failure = std::current_exception();
     }
-    std::error_code ec;
-    std::filesystem::rename(m_temp, m_path, ec);
     m_committed = true;
-    if (ec) {
-        std::filesystem::remove(m_temp, ec);
-        throw IoError(m_path + ": cannot rename temporary output into place: " + ec.message());
+    try {
+        mpi::agree(failure);
+        mpi::root_only([&] {
+            std::error_code ec;
+            std::filesystem::rename(m_temp, m_path, ec);
+            if (ec)
+                throw IoError(m_path +
+                              ": cannot rename temporary output into place: " + ec.message());
+        });
+    } catch (...) {
+        if (mpi::is_root()) {
+            std::error_code ec;
+            std::filesystem::remove(m_temp, ec);
+        }
+        throw;
     }
 }
 
@@ -340,6 +355,18 @@ void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
     // Data in other files (external storage, virtual datasets) is copied into this one.
     if (H5Pget_layout(dcpl.id()) == H5D_VIRTUAL || H5Pget_external_count(dcpl.id()) != 0)
         dcpl = PropList(H5Pcreate(H5P_DATASET_CREATE), src.id(), "cannot create property list");
+    // Under an MPI run: contiguous storage (parallel HDF5 writes no filtered data
+    // independently), no fill; only the root writes the values.
+    if (mpi::active()) {
+        if (vlen)
+            throw UsageError(where +
+                             ": a variable-length dataset cannot be copied under MPI "
+                             "(parallel HDF5 does not write them); leave it out with "
+                             "--select or run without mpirun");
+        dcpl = PropList(H5Pcreate(H5P_DATASET_CREATE), src.id(), "cannot create property list");
+        if (H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_NEVER) < 0)
+            throw_io(src.id(), "cannot set the fill time");
+    }
     if (H5Pset_obj_track_times(dcpl.id(), false) < 0) throw_io(src.id(), "cannot set track times");
     make_parents(dst_loc, dst_path);
     Dataspace dspace(H5Scopy(fspace.id()), src.id(), "cannot copy dataspace");
@@ -367,38 +394,41 @@ void copy_dataset(hid_t src_loc, const std::string& src_path, hid_t dst_loc,
     const hsize_t step =
         dims.empty() || row == 0 ? rows : std::max<hsize_t>(1, static_cast<hsize_t>(k_slab / row));
     std::vector<unsigned char> buf;
-    for (hsize_t r = 0; r < rows; r += step) {
-        const hsize_t n = std::min(step, rows - r);
-        Dataspace fs(H5Scopy(fspace.id()), src.id(), "cannot copy dataspace");
-        Dataspace ds(H5Scopy(dspace.id()), src.id(), "cannot copy dataspace");
-        Dataspace ms(H5Screate(H5S_SCALAR), src.id(), "cannot create dataspace");
-        if (!dims.empty()) {
-            std::vector<hsize_t> start(dims.size(), 0), count = dims;
-            start[0] = r;
-            count[0] = n;
-            ms = Dataspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                           src.id(), "cannot create dataspace");
-            for (hid_t sp : {fs.id(), ds.id()})
-                if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, start.data(), nullptr, count.data(),
-                                        nullptr) < 0)
-                    throw_io(src.id(), "cannot select");
-        }
-        const hssize_t points = H5Sget_select_npoints(ms.id());
-        if (points <= 0) continue;
-        buf.assign(static_cast<std::size_t>(points) * elem, 0);
-        if (H5Dread(src.id(), type.id(), ms.id(), fs.id(), H5P_DEFAULT, buf.data()) < 0)
-            throw_io(src.id(), "cannot read " + strip_slash(src_path));
-        const herr_t wrote =
-            H5Dwrite(dst.id(), type.id(), ms.id(), ds.id(), H5P_DEFAULT, buf.data());
-        if (vlen) {
+    mpi::root_only([&] {
+        for (hsize_t r = 0; r < rows; r += step) {
+            const hsize_t n = std::min(step, rows - r);
+            Dataspace fs(H5Scopy(fspace.id()), src.id(), "cannot copy dataspace");
+            Dataspace ds(H5Scopy(dspace.id()), src.id(), "cannot copy dataspace");
+            Dataspace ms(H5Screate(H5S_SCALAR), src.id(), "cannot create dataspace");
+            if (!dims.empty()) {
+                std::vector<hsize_t> start(dims.size(), 0), count = dims;
+                start[0] = r;
+                count[0] = n;
+                ms = Dataspace(
+                    H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                    src.id(), "cannot create dataspace");
+                for (hid_t sp : {fs.id(), ds.id()})
+                    if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                                            nullptr) < 0)
+                        throw_io(src.id(), "cannot select");
+            }
+            const hssize_t points = H5Sget_select_npoints(ms.id());
+            if (points <= 0) continue;
+            buf.assign(static_cast<std::size_t>(points) * elem, 0);
+            if (H5Dread(src.id(), type.id(), ms.id(), fs.id(), H5P_DEFAULT, buf.data()) < 0)
+                throw_io(src.id(), "cannot read " + strip_slash(src_path));
+            const herr_t wrote =
+                H5Dwrite(dst.id(), type.id(), ms.id(), ds.id(), H5P_DEFAULT, buf.data());
+            if (vlen) {
 #if H5_VERSION_GE(1, 12, 0)
-            H5Treclaim(type.id(), ms.id(), H5P_DEFAULT, buf.data());
+                H5Treclaim(type.id(), ms.id(), H5P_DEFAULT, buf.data());
 #else
-            H5Dvlen_reclaim(type.id(), ms.id(), H5P_DEFAULT, buf.data());
+                H5Dvlen_reclaim(type.id(), ms.id(), H5P_DEFAULT, buf.data());
 #endif
+            }
+            if (wrote < 0) throw_io(dst_loc, "cannot write " + strip_slash(dst_path));
         }
-        if (wrote < 0) throw_io(dst_loc, "cannot write " + strip_slash(dst_path));
-    }
+    });
     copy_attrs(src.id(), dst.id(), {}, fixed_string_attrs);
 }
 
@@ -417,6 +447,10 @@ Dataset create_dataset(hid_t loc, const std::string& path, hid_t file_type,
     Dataspace space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), loc,
                     (name + ": cannot create dataspace").c_str());
     PropList dcpl = untimed_plist(H5P_DATASET_CREATE);
+    // Parallel HDF5 allocates datasets at creation; every fq output is written in full, so
+    // no fill values are written first.
+    if (mpi::active() && H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_NEVER) < 0)
+        throw_io(loc, name + ": cannot set the fill time");
     if (!chunk.empty()) {
         if (chunk.size() != dims.size())
             throw UsageError(describe(loc) + ": " + name + ": chunk rank differs from rank");

@@ -15,6 +15,7 @@
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/io/metadata_copy.hpp"
+#include "fq/io/mpi_run.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -89,6 +90,7 @@ DecodeSummary run_decode(const DecodeOptions& o) {
 
     DecodeSummary s;
     std::vector<float> x;
+    std::int64_t block_index = 0;  // running index of checksum blocks (MPI: whose block)
     ProgressBar bar;
     std::size_t done = 0;
     for (const io::EncodedDataset* ep : encoded) {
@@ -127,16 +129,25 @@ DecodeSummary run_decode(const DecodeOptions& o) {
 
         const std::size_t d = static_cast<std::size_t>(e.d);
         const std::int64_t B = e.block_tokens;
-        for (std::int64_t bs = (t0 / B) * B; bs < t1; bs += B) {
-            const std::int64_t lo = std::max(bs, t0), hi = std::min(bs + B, t1);
-            const io::Slab slab{static_cast<int>(h0), static_cast<int>(h1), lo, hi};
-            const std::size_t n = slab.vectors();
-            x.resize(n * d);
-            reader.decode(e, codec, slab, x.data());
-            writer.write(e.path, io::Slab{0, hn, lo - t0, hi - t0}, x.data());
-            done += n;
-            s.vectors += n;
+        // Under an MPI run each rank decodes the blocks it owns (a running index over every
+        // dataset's blocks) and writes them; failures are agreed on before going on.
+        std::exception_ptr failure;
+        try {
+            for (std::int64_t bs = (t0 / B) * B; bs < t1; bs += B) {
+                if (!io::mpi::owns(block_index++)) continue;
+                const std::int64_t lo = std::max(bs, t0), hi = std::min(bs + B, t1);
+                const io::Slab slab{static_cast<int>(h0), static_cast<int>(h1), lo, hi};
+                const std::size_t n = slab.vectors();
+                x.resize(n * d);
+                reader.decode(e, codec, slab, x.data());
+                writer.write(e.path, io::Slab{0, hn, lo - t0, hi - t0}, x.data());
+                done += n;
+                s.vectors += n;
+            }
+        } catch (...) {
+            failure = std::current_exception();
         }
+        io::mpi::agree(failure);
         ++s.datasets;
         (void)done;
         bar.update("decoding " + e.path,
@@ -149,6 +160,7 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     }
     bar.finish();
     writer.commit();
+    s.vectors = io::mpi::sum(s.vectors);  // every rank's share
     std::error_code ec;
     s.output_bytes = fs::file_size(o.output, ec);
     s.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();

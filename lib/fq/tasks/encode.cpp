@@ -23,6 +23,7 @@
 #include "fq/io/json_util.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/io/metadata_copy.hpp"
+#include "fq/io/mpi_run.hpp"
 #include "fq/io/sequences.hpp"
 #include "fq/tasks/codec_plan.hpp"
 #include "fq/tasks/paths.hpp"
@@ -279,6 +280,7 @@ EncodeSummary run_encode(const EncodeOptions& o) {
     std::vector<std::uint8_t> codes;
     ProgressBar bar;
     std::uint64_t total_vectors = 0, done_vectors = 0;
+    std::int64_t block_index = 0;  // running index of checksum blocks (MPI: whose block)
     for (const Job& j : jobs)
         if (j.codec) total_vectors += static_cast<std::uint64_t>(j.info.heads) * j.info.tokens;
     const std::int64_t keep_first = o.keep_first >= 0 ? o.keep_first : plan.keep_first;
@@ -337,25 +339,35 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         metadata.encoded(info.path);
         if (!e.window.empty())
             writer.write_window(info.path, window_values(reader, info, e.window, o.input).data());
-        for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens) {
-            const std::int64_t c1 = std::min(c0 + e.block_tokens, e.coded());
-            const auto nt = static_cast<std::size_t>(c1 - c0);
-            read_coded(reader, info, coded, c0, c1, x, scratch);
-            if (!e.center.empty()) codecs::subtract_center(x.data(), hn, nt, d, e.center.data());
-            codes.resize(hn * codecs::group_rows(codec, nt) * cb);
-            try {
-                codecs::encode_heads(codec, x.data(), hn, nt, codes.data(), padded);
-            } catch (const NumericError& err) {  // e.g. a norm beyond the float16 header
-                throw NumericError(o.input + ": " + info.path + ": tokens [" +
-                                   std::to_string(token_of(coded, c0)) + ", " +
-                                   std::to_string(token_of(coded, c1 - 1) + 1) +
-                                   "): " + err.what());
+        // Under an MPI run each rank codes the blocks it owns (a running index over every
+        // dataset's blocks); their failures are agreed on before the collective finish.
+        std::exception_ptr failure;
+        try {
+            for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens) {
+                if (!io::mpi::owns(block_index++)) continue;
+                const std::int64_t c1 = std::min(c0 + e.block_tokens, e.coded());
+                const auto nt = static_cast<std::size_t>(c1 - c0);
+                read_coded(reader, info, coded, c0, c1, x, scratch);
+                if (!e.center.empty())
+                    codecs::subtract_center(x.data(), hn, nt, d, e.center.data());
+                codes.resize(hn * codecs::group_rows(codec, nt) * cb);
+                try {
+                    codecs::encode_heads(codec, x.data(), hn, nt, codes.data(), padded);
+                } catch (const NumericError& err) {  // e.g. a norm beyond the float16 header
+                    throw NumericError(o.input + ": " + info.path + ": tokens [" +
+                                       std::to_string(token_of(coded, c0)) + ", " +
+                                       std::to_string(token_of(coded, c1 - 1) + 1) +
+                                       "): " + err.what());
+                }
+                writer.write_block(info.path, c0, c1, codes.data());
+                done_vectors += hn * nt;
+                bar.update("encoding " + info.path,
+                           static_cast<double>(done_vectors) / static_cast<double>(total_vectors));
             }
-            writer.write_block(info.path, c0, c1, codes.data());
-            done_vectors += hn * nt;
-            bar.update("encoding " + info.path,
-                       static_cast<double>(done_vectors) / static_cast<double>(total_vectors));
+        } catch (...) {
+            failure = std::current_exception();
         }
+        io::mpi::agree(failure);
         writer.finish(info.path);
 
         EncodeRow r;

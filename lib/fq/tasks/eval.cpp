@@ -15,6 +15,7 @@
 #include "fq/io/codec_factory.hpp"
 #include "fq/io/encoded_file.hpp"
 #include "fq/io/json_util.hpp"
+#include "fq/io/mpi_run.hpp"
 #include "fq/tasks/run_main.hpp"
 
 namespace fq::tasks {
@@ -158,6 +159,11 @@ void write_reports(const EvalOptions& opts, const DumpEvaluation& ev, const Code
 
 }  // namespace
 
+namespace {
+void report_evaluation(const EvalOptions& opts, const DumpEvaluation& ev, const CodecLabel& codec,
+                       double bytes_on_disk, double original_bytes);
+}  // namespace
+
 void run_eval(const EvalOptions& opts) {
     set_verbosity(static_cast<Verbosity>(std::clamp(opts.verbosity, -1, 1)));
     core::set_threads(opts.threads);
@@ -244,6 +250,15 @@ void run_eval(const EvalOptions& opts) {
         };
     }
     const DumpEvaluation ev = evaluate_dump(dump, decode, codec, opts.settings, scores);
+    // Under an MPI run the root holds every rank's statistics: it decides and reports.
+    io::mpi::root_only([&] { report_evaluation(opts, ev, codec, bytes_on_disk, original_bytes); });
+}
+
+namespace {
+
+// The refusals, reports and summary of one evaluation (the root's, under an MPI run).
+void report_evaluation(const EvalOptions& opts, const DumpEvaluation& ev, const CodecLabel& codec,
+                       double bytes_on_disk, double original_bytes) {
     std::vector<std::string> warnings;
     if (!ev.queries_in_dump) {
         warnings.push_back("no q datasets in the dump: keys used as queries (q_t = k_t)");
@@ -296,5 +311,7 @@ void run_eval(const EvalOptions& opts) {
         std::cout.flush();
     }
 }
+
+}  // namespace
 
 }  // namespace fq::tasks

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "fq/core/error.hpp"
+#include "fq/io/mpi_run.hpp"
 #include "fq/io/sequences.hpp"
 #include "fq/metrics/attention.hpp"
 #include "fq/metrics/fidelity.hpp"
@@ -42,6 +43,93 @@ struct AttnAcc {
         out.merge(o.out);
     }
 };
+
+// Accumulators as bytes (MPI gather): per entry its key, then each accumulator's values.
+void put(std::vector<std::uint8_t>& b, const void* p, std::size_t n) {
+    const auto* c = static_cast<const std::uint8_t*>(p);
+    b.insert(b.end(), c, c + n);
+}
+void put_values(std::vector<std::uint8_t>& b, const metrics::Accumulator& a) {
+    const std::uint64_t n = a.size();
+    put(b, &n, sizeof n);
+    put(b, a.values().data(), n * sizeof(double));
+}
+struct Bytes {
+    const std::vector<std::uint8_t>& b;
+    std::size_t at = 0;
+    void get(void* p, std::size_t n) {
+        if (n > b.size() - at) throw IoError("MPI: truncated accumulator message");
+        std::copy_n(b.data() + at, n, static_cast<std::uint8_t*>(p));
+        at += n;
+    }
+    void values(metrics::Accumulator& a) {
+        std::uint64_t n = 0;
+        get(&n, sizeof n);
+        if (n > (b.size() - at) / sizeof(double))
+            throw IoError("MPI: truncated accumulator message");
+        std::vector<double> v(n);
+        get(v.data(), n * sizeof(double));
+        a.add(v);
+    }
+};
+
+using Key = std::pair<int, int>;
+
+// Under an MPI run: every rank's accumulators into the root's maps (the other ranks keep
+// theirs, unused: only the root reports). Keys never collide (whole layers per rank).
+void gather_accumulators(std::map<Key, VectorAcc>& kacc, std::map<Key, VectorAcc>& vacc,
+                         std::map<Key, AttnAcc>& aacc) {
+    if (io::mpi::size() == 1) return;
+    std::vector<std::uint8_t> b;
+    const auto put_vector = [&](const std::map<Key, VectorAcc>& m) {
+        const std::uint64_t n = m.size();
+        put(b, &n, sizeof n);
+        for (const auto& [key, a] : m) {
+            put(b, &key.first, sizeof key.first);
+            put(b, &key.second, sizeof key.second);
+            for (const auto* x : {&a.mse, &a.nmse, &a.cos, &a.ip_mean, &a.ip_mean_sq})
+                put_values(b, *x);
+            put(b, &a.sq_error, sizeof a.sq_error);
+        }
+    };
+    put_vector(kacc);
+    put_vector(vacc);
+    {
+        const std::uint64_t n = aacc.size();
+        put(b, &n, sizeof n);
+        for (const auto& [key, a] : aacc) {
+            put(b, &key.first, sizeof key.first);
+            put(b, &key.second, sizeof key.second);
+            for (const auto* x : {&a.kl, &a.top1, &a.top5, &a.score, &a.prob, &a.out})
+                put_values(b, *x);
+        }
+    }
+    const std::vector<std::vector<std::uint8_t>> all = io::mpi::gather(b);
+    for (std::size_t r = 1; r < all.size(); ++r) {
+        Bytes in{all[r]};
+        for (auto* m : {&kacc, &vacc}) {
+            std::uint64_t n = 0;
+            in.get(&n, sizeof n);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                Key key;
+                in.get(&key.first, sizeof key.first);
+                in.get(&key.second, sizeof key.second);
+                VectorAcc& a = (*m)[key];
+                for (auto* x : {&a.mse, &a.nmse, &a.cos, &a.ip_mean, &a.ip_mean_sq}) in.values(*x);
+                in.get(&a.sq_error, sizeof a.sq_error);
+            }
+        }
+        std::uint64_t n = 0;
+        in.get(&n, sizeof n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            Key key;
+            in.get(&key.first, sizeof key.first);
+            in.get(&key.second, sizeof key.second);
+            AttnAcc& a = aacc[key];
+            for (auto* x : {&a.kl, &a.top1, &a.top5, &a.score, &a.prob, &a.out}) in.values(*x);
+        }
+    }
+}
 
 struct LayerData {
     const io::DatasetInfo* q = nullptr;
@@ -256,6 +344,8 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     std::map<std::pair<int, int>, AttnAcc> aacc;          // (layer, query head)
     io::Sequences seqs;
     std::vector<std::vector<std::size_t>> seq_positions;  // per sequence, its query positions
+    std::int64_t layer_index = 0;                         // MPI: whose layer
+    std::exception_ptr failure;  // MPI: this rank's failure, agreed on after the layers
 
     for (const auto& [layer, L] : layers) {
         const io::DatasetInfo& ki = *L.k;
@@ -284,107 +374,117 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
                                ": shape differs from the first layer");
         }
         ++ev.layers;
-        const std::vector<float> k = dump.read_all(ki);
-        const std::vector<float> v = dump.read_all(vi);
-        io::check_finite(k.data(), io::full_slab(ki), d, dump.path(), ki.path);
-        io::check_finite(v.data(), io::full_slab(vi), d, dump.path(), vi.path);
-        std::vector<float> q;
         int n_q = n_kv;
         if (L.q) {
-            const io::DatasetInfo& qi = *L.q;
-            if (qi.tokens != T || qi.d != d)
-                throw CorruptError(dump.path() + ": " + qi.path + ": shape does not match k");
-            q = dump.read_all(qi);
-            io::check_finite(q.data(), io::full_slab(qi), d, dump.path(), qi.path);
-            n_q = qi.heads;
+            if (L.q->tokens != T || L.q->d != d)
+                throw CorruptError(dump.path() + ": " + L.q->path + ": shape does not match k");
+            n_q = L.q->heads;
         }
         if (ev.n_heads == 0) ev.n_heads = n_q;
-        const std::vector<float> k_hat = decode(ki, k);
-        const std::vector<float> v_hat = decode(vi, v);
-        const std::size_t per_head = static_cast<std::size_t>(T) * d;
-        if (k_hat.size() != k.size() || v_hat.size() != v.size())
-            throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
-                               ": decoded tensor has the wrong size");
-        io::check_finite(k_hat.data(), io::full_slab(ki), d, "decoded", ki.path);
-        io::check_finite(v_hat.data(), io::full_slab(vi), d, "decoded", vi.path);
+        // Under an MPI run each rank evaluates the layers it owns (whole layers: every
+        // accumulator below is one rank's, so gathering them gives the serial numbers).
+        if (!io::mpi::owns(layer_index++) || failure) continue;
+        try {
+            const std::vector<float> k = dump.read_all(ki);
+            const std::vector<float> v = dump.read_all(vi);
+            io::check_finite(k.data(), io::full_slab(ki), d, dump.path(), ki.path);
+            io::check_finite(v.data(), io::full_slab(vi), d, dump.path(), vi.path);
+            std::vector<float> q;
+            if (L.q) {
+                q = dump.read_all(*L.q);
+                io::check_finite(q.data(), io::full_slab(*L.q), d, dump.path(), L.q->path);
+            }
+            const std::vector<float> k_hat = decode(ki, k);
+            const std::vector<float> v_hat = decode(vi, v);
+            const std::size_t per_head = static_cast<std::size_t>(T) * d;
+            if (k_hat.size() != k.size() || v_hat.size() != v.size())
+                throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
+                                   ": decoded tensor has the wrong size");
+            io::check_finite(k_hat.data(), io::full_slab(ki), d, "decoded", ki.path);
+            io::check_finite(v_hat.data(), io::full_slab(vi), d, "decoded", vi.path);
 
-        for (int h = 0; h < n_kv; ++h) {
-            for (int which = 0; which < 2; ++which) {
-                const auto& x = which == 0 ? k : v;
-                const auto& xh = which == 0 ? k_hat : v_hat;
-                auto f = metrics::vector_fidelity(head_ptr(x, h, T, d), head_ptr(xh, h, T, d),
-                                                  static_cast<std::size_t>(T), d);
-                VectorAcc& a = (which == 0 ? kacc : vacc)[{layer, h}];
-                a.mse.add(f.mse);
-                a.nmse.add(f.nmse);
-                a.cos.add(f.cosine);
-                for (double e : f.sq_error) a.sq_error += e;
-            }
-        }
-        for (int qh = 0; qh < n_q; ++qh) {
-            const int h = static_cast<int>(metrics::kv_head_for_query_head(
-                static_cast<std::size_t>(qh), static_cast<std::size_t>(n_q),
-                static_cast<std::size_t>(n_kv)));
-            const float* qp = L.q ? head_ptr(q, qh, T, d) : head_ptr(k, h, T, d);
-            VectorAcc& a = kacc[{layer, h}];
-            AttnAcc& at = aacc[{layer, qh}];
-            const auto Tn = static_cast<std::size_t>(T);
-            const std::vector<double> S = scores ? scores(ki, h, qp) : std::vector<double>();
-            if (scores && S.size() != Tn * Tn)
-                throw UsageError("estimated scores of " + ki.path + " have the wrong size");
-            // Causal attention within each sequence: its tokens as a T_s-token sequence.
-            for (std::size_t si = 0; si < seqs.count(); ++si) {
-                const std::vector<std::int64_t>& tok = seqs.tokens[si];
-                const std::size_t n = tok.size();
-                const SequenceRows rows(tok, d,
-                                        {qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
-                                         head_ptr(k_hat, h, T, d), head_ptr(v_hat, h, T, d)});
-                const float *qs = rows.get(0), *ks = rows.get(1), *vs = rows.get(2),
-                            *khs = rows.get(3), *vhs = rows.get(4);
-                metrics::AttentionOptions aopts;
-                aopts.positions = seq_positions[si];
-                metrics::AttentionMetrics m;
-                if (scores) {
-                    // Estimated scores: the inner-product error is estimate - exact over the
-                    // causal pairs of each evaluated query, averaged per query as below.
-                    std::vector<double> Ss(n * n);
-                    for (std::size_t i = 0; i < n; ++i)
-                        for (std::size_t j = 0; j <= i; ++j)
-                            Ss[i * n + j] = S[static_cast<std::size_t>(tok[i]) * Tn +
-                                              static_cast<std::size_t>(tok[j])];
-                    for (std::size_t t : aopts.positions) {
-                        double sum = 0, sum_sq = 0;
-                        for (std::size_t j = 0; j <= t; ++j) {
-                            double exact = 0;
-                            for (int i = 0; i < d; ++i)
-                                exact += static_cast<double>(qs[t * d + i]) * ks[j * d + i];
-                            const double e = Ss[t * n + j] - exact;
-                            sum += e;
-                            sum_sq += e * e;
-                        }
-                        a.ip_mean.add(sum / static_cast<double>(t + 1));
-                        a.ip_mean_sq.add(sum_sq / static_cast<double>(t + 1));
-                    }
-                    m = metrics::attention_metrics_from_scores(
-                        qs, ks, vs, metrics::score_rows_from_matrix(Ss.data(), n), vhs, n, d,
-                        aopts);
-                } else {
-                    const auto ip = metrics::inner_product_error(
-                        qs, n, ks, khs, n, d, metrics::PairSet::causal, aopts.positions);
-                    a.ip_mean.add(ip.query_mean);
-                    a.ip_mean_sq.add(ip.query_mean_sq);
-                    m = metrics::attention_metrics(qs, ks, vs, khs, vhs, n, d, aopts);
+            for (int h = 0; h < n_kv; ++h) {
+                for (int which = 0; which < 2; ++which) {
+                    const auto& x = which == 0 ? k : v;
+                    const auto& xh = which == 0 ? k_hat : v_hat;
+                    auto f = metrics::vector_fidelity(head_ptr(x, h, T, d), head_ptr(xh, h, T, d),
+                                                      static_cast<std::size_t>(T), d);
+                    VectorAcc& a = (which == 0 ? kacc : vacc)[{layer, h}];
+                    a.mse.add(f.mse);
+                    a.nmse.add(f.nmse);
+                    a.cos.add(f.cosine);
+                    for (double e : f.sq_error) a.sq_error += e;
                 }
-                at.kl.add(m.kl);
-                at.top1.add(m.top1);
-                at.top5.add(m.top5);
-                at.score.add(m.score_cosine);
-                at.prob.add(m.probability_cosine);
-                at.out.add(m.output_cosine);
             }
+            for (int qh = 0; qh < n_q; ++qh) {
+                const int h = static_cast<int>(metrics::kv_head_for_query_head(
+                    static_cast<std::size_t>(qh), static_cast<std::size_t>(n_q),
+                    static_cast<std::size_t>(n_kv)));
+                const float* qp = L.q ? head_ptr(q, qh, T, d) : head_ptr(k, h, T, d);
+                VectorAcc& a = kacc[{layer, h}];
+                AttnAcc& at = aacc[{layer, qh}];
+                const auto Tn = static_cast<std::size_t>(T);
+                const std::vector<double> S = scores ? scores(ki, h, qp) : std::vector<double>();
+                if (scores && S.size() != Tn * Tn)
+                    throw UsageError("estimated scores of " + ki.path + " have the wrong size");
+                // Causal attention within each sequence: its tokens as a T_s-token sequence.
+                for (std::size_t si = 0; si < seqs.count(); ++si) {
+                    const std::vector<std::int64_t>& tok = seqs.tokens[si];
+                    const std::size_t n = tok.size();
+                    const SequenceRows rows(tok, d,
+                                            {qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
+                                             head_ptr(k_hat, h, T, d), head_ptr(v_hat, h, T, d)});
+                    const float *qs = rows.get(0), *ks = rows.get(1), *vs = rows.get(2),
+                                *khs = rows.get(3), *vhs = rows.get(4);
+                    metrics::AttentionOptions aopts;
+                    aopts.positions = seq_positions[si];
+                    metrics::AttentionMetrics m;
+                    if (scores) {
+                        // Estimated scores: the inner-product error is estimate - exact over the
+                        // causal pairs of each evaluated query, averaged per query as below.
+                        std::vector<double> Ss(n * n);
+                        for (std::size_t i = 0; i < n; ++i)
+                            for (std::size_t j = 0; j <= i; ++j)
+                                Ss[i * n + j] = S[static_cast<std::size_t>(tok[i]) * Tn +
+                                                  static_cast<std::size_t>(tok[j])];
+                        for (std::size_t t : aopts.positions) {
+                            double sum = 0, sum_sq = 0;
+                            for (std::size_t j = 0; j <= t; ++j) {
+                                double exact = 0;
+                                for (int i = 0; i < d; ++i)
+                                    exact += static_cast<double>(qs[t * d + i]) * ks[j * d + i];
+                                const double e = Ss[t * n + j] - exact;
+                                sum += e;
+                                sum_sq += e * e;
+                            }
+                            a.ip_mean.add(sum / static_cast<double>(t + 1));
+                            a.ip_mean_sq.add(sum_sq / static_cast<double>(t + 1));
+                        }
+                        m = metrics::attention_metrics_from_scores(
+                            qs, ks, vs, metrics::score_rows_from_matrix(Ss.data(), n), vhs, n, d,
+                            aopts);
+                    } else {
+                        const auto ip = metrics::inner_product_error(
+                            qs, n, ks, khs, n, d, metrics::PairSet::causal, aopts.positions);
+                        a.ip_mean.add(ip.query_mean);
+                        a.ip_mean_sq.add(ip.query_mean_sq);
+                        m = metrics::attention_metrics(qs, ks, vs, khs, vhs, n, d, aopts);
+                    }
+                    at.kl.add(m.kl);
+                    at.top1.add(m.top1);
+                    at.top5.add(m.top5);
+                    at.score.add(m.score_cosine);
+                    at.prob.add(m.probability_cosine);
+                    at.out.add(m.output_cosine);
+                }
+            }
+            (void)per_head;
+        } catch (...) {
+            failure = std::current_exception();
         }
-        (void)per_head;
     }
+    io::mpi::agree(failure);
+    gather_accumulators(kacc, vacc, aacc);
 
     // Rows: overall (K, V, attention), then per layer, then per layer and head.
     const RateInfo arate = combined_rate(codec.k, codec.v);

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "fq/core/error.hpp"
+#include "fq/io/mpi_run.hpp"
 
 namespace fq::tasks {
 
@@ -25,9 +26,11 @@ std::string one_line(std::string s) {
     return s;
 }
 
+// Under an MPI run the ranks agree on failures (io/mpi_run.hpp): the root says it once.
 int report(const std::string& message, int code) {
     std::cout.flush();
-    std::cerr << g_app_name << ": error: " << one_line(message) << std::endl;
+    if (io::mpi::is_root())
+        std::cerr << g_app_name << ": error: " << one_line(message) << std::endl;
     return code;
 }
 
@@ -72,7 +75,8 @@ int run_main(const std::string& app, CLI::App& cli, int argc, char** argv,
 }
 
 void set_verbosity(Verbosity v) {
-    g_verbosity = v;
+    // Under an MPI run only the root logs (the others would repeat it).
+    g_verbosity = io::mpi::is_root() ? v : Verbosity::quiet;
 }
 Verbosity verbosity() {
     return g_verbosity;
