@@ -99,7 +99,15 @@ for d in DIMS:
             val = cb["distortion"]["val"]
             init = cb["distortion"]["init"]["mse_per_vector"]
             its = len(cb["training"]["iterations"])
-            cmd = f"fq-train tcq --d {cb['d']} --L {cb['L']} --K {cb['K']} --V {cb['V']} -o {path}"
+            cmd = f"fq-train tcq --d {cb['d']} --L {cb['L']} --K {cb['K']} --V {cb['V']}"
+            # L = 16 runs on fewer vectors and iterations than the defaults (256 steps per
+            # state, 30 iterations): say so in the command.
+            cons = cb["construction"]
+            if cons["train_vectors"] != 256 * 2 ** cb["L"] * cb["V"] // cb["d"]:
+                cmd += f" --train-vectors {cons['train_vectors']}"
+            if cons["max_iter"] != 30:
+                cmd += f" --max-iter {cons['max_iter']}"
+            cmd += f" -o {path}"
             print(f"| {os.path.basename(path)} | {cb['L']} | {cb['K']} | {cb['V']} | "
                   f"{cb['rate_bits_per_coord']:.4g} | {val['mse_per_vector']:.5f} | "
                   f"{val['db_above_bound']:+.2f} | {init:.5f} | {its} | {timings.get(path, '')} | `{cmd}` |")
