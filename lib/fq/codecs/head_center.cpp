@@ -34,28 +34,30 @@ std::vector<std::uint16_t> HeadMeans::float16() const {
     return out;
 }
 
-void subtract_center(float* x, std::size_t heads, std::size_t T, std::size_t d,
-                     const std::uint16_t* center) {
+namespace {
+// x[h, t, :] += sign * center[h, :] (sign = -1 or +1; exact float additions).
+void shift(float* x, std::size_t heads, std::size_t T, std::size_t d, const std::uint16_t* center,
+           float sign) {
     std::vector<float> c(d);
     for (std::size_t h = 0; h < heads; ++h) {
         core::halves_to_floats(center + h * d, d, c.data());
-        for (std::size_t t = 0; t < T; ++t) {
-            float* v = x + (h * T + t) * d;
-            for (std::size_t j = 0; j < d; ++j) v[j] -= c[j];
-        }
-    }
-}
-
-void add_center(float* x, std::size_t heads, std::size_t T, std::size_t d,
-                const std::uint16_t* center) {
-    std::vector<float> c(d);
-    for (std::size_t h = 0; h < heads; ++h) {
-        core::halves_to_floats(center + h * d, d, c.data());
+        for (float& v : c) v *= sign;
         for (std::size_t t = 0; t < T; ++t) {
             float* v = x + (h * T + t) * d;
             for (std::size_t j = 0; j < d; ++j) v[j] += c[j];
         }
     }
+}
+}  // namespace
+
+void subtract_center(float* x, std::size_t heads, std::size_t T, std::size_t d,
+                     const std::uint16_t* center) {
+    shift(x, heads, T, d, center, -1.0f);
+}
+
+void add_center(float* x, std::size_t heads, std::size_t T, std::size_t d,
+                const std::uint16_t* center) {
+    shift(x, heads, T, d, center, 1.0f);
 }
 
 void add_center_scores(const float* q, std::size_t nq, const std::uint16_t* center, std::size_t d,

@@ -1,6 +1,7 @@
 // evaluate_dump and the human summary: the metric core shared by `fq-eval` and
 // `fq-eval sweep`.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -75,59 +76,61 @@ struct Bytes {
 
 using Key = std::pair<int, int>;
 
+// An entry's accumulators in a fixed order, and its extra sum (for the bytes).
+std::array<metrics::Accumulator*, 5> parts(VectorAcc& a) {
+    return {&a.mse, &a.nmse, &a.cos, &a.ip_mean, &a.ip_mean_sq};
+}
+std::array<metrics::Accumulator*, 6> parts(AttnAcc& a) {
+    return {&a.kl, &a.top1, &a.top5, &a.score, &a.prob, &a.out};
+}
+double* extra(VectorAcc& a) {
+    return &a.sq_error;
+}
+double* extra(AttnAcc&) {
+    return nullptr;
+}
+
+template <class Acc>
+void put_map(std::vector<std::uint8_t>& b, std::map<Key, Acc>& m) {
+    const std::uint64_t n = m.size();
+    put(b, &n, sizeof n);
+    for (auto& [key, a] : m) {
+        put(b, &key.first, sizeof key.first);
+        put(b, &key.second, sizeof key.second);
+        for (const metrics::Accumulator* x : parts(a)) put_values(b, *x);
+        if (const double* e = extra(a)) put(b, e, sizeof *e);
+    }
+}
+
+template <class Acc>
+void get_map(Bytes& in, std::map<Key, Acc>& m) {
+    std::uint64_t n = 0;
+    in.get(&n, sizeof n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        Key key;
+        in.get(&key.first, sizeof key.first);
+        in.get(&key.second, sizeof key.second);
+        Acc& a = m[key];
+        for (metrics::Accumulator* x : parts(a)) in.values(*x);
+        if (double* e = extra(a)) in.get(e, sizeof *e);
+    }
+}
+
 // Under an MPI run: every rank's accumulators into the root's maps (the other ranks keep
 // theirs, unused: only the root reports). Keys never collide (whole layers per rank).
 void gather_accumulators(std::map<Key, VectorAcc>& kacc, std::map<Key, VectorAcc>& vacc,
                          std::map<Key, AttnAcc>& aacc) {
     if (io::mpi::size() == 1) return;
     std::vector<std::uint8_t> b;
-    const auto put_vector = [&](const std::map<Key, VectorAcc>& m) {
-        const std::uint64_t n = m.size();
-        put(b, &n, sizeof n);
-        for (const auto& [key, a] : m) {
-            put(b, &key.first, sizeof key.first);
-            put(b, &key.second, sizeof key.second);
-            for (const auto* x : {&a.mse, &a.nmse, &a.cos, &a.ip_mean, &a.ip_mean_sq})
-                put_values(b, *x);
-            put(b, &a.sq_error, sizeof a.sq_error);
-        }
-    };
-    put_vector(kacc);
-    put_vector(vacc);
-    {
-        const std::uint64_t n = aacc.size();
-        put(b, &n, sizeof n);
-        for (const auto& [key, a] : aacc) {
-            put(b, &key.first, sizeof key.first);
-            put(b, &key.second, sizeof key.second);
-            for (const auto* x : {&a.kl, &a.top1, &a.top5, &a.score, &a.prob, &a.out})
-                put_values(b, *x);
-        }
-    }
+    put_map(b, kacc);
+    put_map(b, vacc);
+    put_map(b, aacc);
     const std::vector<std::vector<std::uint8_t>> all = io::mpi::gather(b);
     for (std::size_t r = 1; r < all.size(); ++r) {
         Bytes in{all[r]};
-        for (auto* m : {&kacc, &vacc}) {
-            std::uint64_t n = 0;
-            in.get(&n, sizeof n);
-            for (std::uint64_t i = 0; i < n; ++i) {
-                Key key;
-                in.get(&key.first, sizeof key.first);
-                in.get(&key.second, sizeof key.second);
-                VectorAcc& a = (*m)[key];
-                for (auto* x : {&a.mse, &a.nmse, &a.cos, &a.ip_mean, &a.ip_mean_sq}) in.values(*x);
-                in.get(&a.sq_error, sizeof a.sq_error);
-            }
-        }
-        std::uint64_t n = 0;
-        in.get(&n, sizeof n);
-        for (std::uint64_t i = 0; i < n; ++i) {
-            Key key;
-            in.get(&key.first, sizeof key.first);
-            in.get(&key.second, sizeof key.second);
-            AttnAcc& a = aacc[key];
-            for (auto* x : {&a.kl, &a.top1, &a.top5, &a.score, &a.prob, &a.out}) in.values(*x);
-        }
+        get_map(in, kacc);
+        get_map(in, vacc);
+        get_map(in, aacc);
     }
 }
 
