@@ -92,7 +92,7 @@ TEST_SUITE("shipped_codebooks") {
                 CHECK(fs::exists(dir / (std::string(f) + ".json")));
         }
         CHECK(count == 6 * 16 - 1);
-        CHECK(tcq_count == 6 * 6);
+        CHECK(tcq_count == 6 * 6 + 2);  // + L = 16 at 1 and 2 bits for d = 128
     }
 
     TEST_CASE("tcq L = 12 ladder for d = 64 and 128 meets the issue's distortion targets") {
@@ -109,6 +109,20 @@ TEST_SUITE("shipped_codebooks") {
                 CHECK(db < 1.1);
                 if (f.rate() == 2.0) CHECK(db < 0.8);
                 if (f.rate() == 3.0) CHECK(db < 1.0);
+            }
+        }
+    }
+
+    TEST_CASE("tcq L = 16 entries meet the issue's near-limit targets") {
+        // Issue 11: L = 16 within 0.45 dB of 4^-b at b = 1 and 2 (validation distortion).
+        for (const int d : {128}) {
+            CAPTURE(d);
+            for (const char* kv : {"K1-V1", "K2-V1"}) {
+                CAPTURE(kv);
+                const auto f =
+                    fq::io::load_tcq(k_dir + "/d" + std::to_string(d) + "/tcq-L16-" + kv + ".json");
+                CHECK(f.trellis.L == 16);
+                CHECK(fq::io::db_above_bound(f.val_mse, f.rate()) < 0.45);
             }
         }
     }
