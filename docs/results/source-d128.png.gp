@@ -49,9 +49,13 @@ $s7 << EOD
 4 0.005025238944
 EOD
 $s8 << EOD
-2 0.0913860734
+1 0.2723416773
+2 0.06889205899
 EOD
 $s9 << EOD
+2 0.0913860734
+EOD
+$s10 << EOD
 0.25 0.7071067812
 0.325 0.6372803137
 0.4 0.5743491775
@@ -112,6 +116,7 @@ plot $s0 using 1:2 with points pt 7 ps 1.3 title 'scalar (Lloyd-Max, k = 1)', \
      $s5 using 1:2 with linespoints pt 7 ps 1.1 lw 2 title 'fib k = 16', \
      $s6 using 1:2 with linespoints pt 7 ps 1.1 lw 2 title 'fib k = 32', \
      $s7 using 1:2 with linespoints pt 7 ps 1.1 lw 2 title 'tcq L = 12 (trellis)', \
-     $s8 using 1:2 with points pt 7 ps 1.3 lc rgb '#8c564b' title 'E8P lattice (QuIP#): 1.65 dB above at 2 bits', \
-     $s9 using 1:2 with lines lw 2 dt 2 lc rgb '#000000' title 'Shannon bound 4^-b'
+     $s8 using 1:2 with linespoints pt 7 ps 1.1 lw 2 lc rgb '#e377c2' title 'tcq L = 16 (trellis)', \
+     $s9 using 1:2 with points pt 7 ps 1.3 lc rgb '#8c564b' title 'E8P lattice (QuIP#): 1.65 dB above at 2 bits', \
+     $s10 using 1:2 with lines lw 2 dt 2 lc rgb '#000000' title 'Shannon bound 4^-b'
 unset output

@@ -250,6 +250,8 @@ void run_eval_source(const SourceEvalOptions& opts) {
                       : r.family == "tcq"  ? "tcq L = " + std::to_string(key - 1000) + " (trellis)"
                                            : "fib k = " + std::to_string(r.k);
             s.style = r.family == "scalar" ? io::SeriesStyle::points : io::SeriesStyle::linespoints;
+            // Past gnuplot's 8-colour cycle: the L = 16 trellis gets a colour of its own.
+            if (key == 1016) s.color = "#e377c2";
             s.x.push_back(r.bits);
             s.y.push_back(r.total_mse);
             lo = std::min(lo, r.bits);
