@@ -122,7 +122,7 @@ def setup(bindir, base, env, timeout):
          "--stages", "1", "-o", gsrq, "-q"],
         [b("fq-train"), "tcq", "--d", "64", "--L", "6", "--bits", "2", "--max-iter", "3",
          "--train-vectors", "256", "-o", tcq, "-q"],
-        [b("fq-encode"), "-i", dump, "-o", fq, "--k-codec", "fib:rate=2", "--v-codec",
+        [b("fq-encode"), "-i", dump, "-o", fq, "--k-codec", "fib:rate=2,center=head", "--v-codec",
          "scalar:bits=2", "--keep-last", "2", "-q"],
     ]
     for cmd in steps:
