@@ -49,6 +49,7 @@
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/tasks/run_main.hpp"
+#include "roofline.hpp"
 
 namespace {
 
@@ -188,6 +189,7 @@ struct Context {
     Json agreement = Json::array();
     long rss_before_faiss_kb = -1;
     bool faiss_used = false;
+    std::map<int, fq::bench::Peaks> peaks;  // per thread count, measured before the runs
 };
 
 // Stage times of one single-threaded encode and decode of the first m vectors, following
@@ -463,6 +465,20 @@ void bench_config(Context& ctx, const std::string& dataset, const std::string& n
                  {"ours_decode_out_mbps_f32", dec * dd * 4 / 1e6},
                  {"ours_decode_out_mbps_f16", dec * dd * 2 / 1e6},
                  {"ours_decode_in_mbps", dec * static_cast<double>(bytes) / 1e6}};
+        {  // roofline: nominal flops and bytes per vector, achieved GFLOP/s, % of peak
+            const double ef = fq::bench::block_vq_encode_flops(d, k, N, blocks);
+            const double df = fq::bench::block_vq_decode_flops(d);
+            const double peak = ctx.peaks.at(t).mul_add_gflops;
+            row["encode_flops_per_vector"] = ef;
+            row["encode_bytes_per_vector"] = 4.0 * dd + static_cast<double>(bytes);
+            row["encode_gflops"] = enc * ef / 1e9;
+            row["encode_pct_peak"] = 100.0 * enc * ef / 1e9 / peak;
+            row["search_gflops"] = srch * static_cast<double>(blocks) * N * (2.0 * k + 1) / 1e9;
+            row["search_pct_peak"] = 100.0 * row["search_gflops"].get<double>() / peak;
+            row["decode_flops_per_vector"] = df;
+            row["decode_gflops"] = dec * df / 1e9;
+            row["decode_pct_peak"] = 100.0 * dec * df / 1e9 / peak;
+        }
         if (with_faiss) {
             row["faiss_encode_vps"] = fenc;
             row["faiss_encode_transposed_vps"] = fenct;
@@ -525,6 +541,20 @@ void print_table(const Json& rows, const Json& agreement, const Json& breakdowns
                     human(r["ours_decode_vps"].get<double>()).c_str(),
                     r["ours_decode_out_mbps_f32"].get<double>());
     }
+    std::printf(
+        "\nroofline: nominal flops per vector, achieved GFLOP/s and %% of this machine's "
+        "measured peak (separate multiplies and adds: the build forbids contraction)\n");
+    std::printf("%-8s %-13s %3s %10s %9s %7s %9s %7s %10s %9s %7s\n", "data", "config", "thr",
+                "enc flop", "enc GF/s", "%peak", "srch GF/s", "%peak", "dec flop", "dec GF/s",
+                "%peak");
+    for (const auto& r : rows)
+        std::printf("%-8s %-13s %3d %10.0f %9.2f %6.1f%% %9.2f %6.1f%% %10.0f %9.2f %6.1f%%\n",
+                    r["dataset"].get<std::string>().c_str(), r["config"].get<std::string>().c_str(),
+                    r["threads"].get<int>(), r["encode_flops_per_vector"].get<double>(),
+                    r["encode_gflops"].get<double>(), r["encode_pct_peak"].get<double>(),
+                    r["search_gflops"].get<double>(), r["search_pct_peak"].get<double>(),
+                    r["decode_flops_per_vector"].get<double>(), r["decode_gflops"].get<double>(),
+                    r["decode_pct_peak"].get<double>());
     std::printf("\nindex agreement (fraction of identical block indices)\n");
     for (const auto& a : agreement) {
         std::printf("%-8s %-13s", a["dataset"].get<std::string>().c_str(),
@@ -589,8 +619,16 @@ void run(BenchOptions opt) {
         opt.sample_vectors = std::min<std::size_t>(opt.sample_vectors, 10240);
         opt.repeats = std::min(opt.repeats, 2);
     }
-    Context ctx{opt};
+    Context ctx{opt, Json::array(), Json::array(), Json::array(), -1, false, {}};
     const auto t_start = Clock::now();
+    for (int t : opt.threads) {
+        ctx.peaks[t] = fq::bench::measure_peaks(t);
+        const auto& p = ctx.peaks[t];
+        std::printf(
+            "peak (%s, %d thread%s): %.1f GFLOP/s fused multiply-add, %.1f GFLOP/s "
+            "separate multiply and add, triad %.1f GB/s\n",
+            p.isa.c_str(), t, t == 1 ? "" : "s", p.fma_gflops, p.mul_add_gflops, p.triad_gbps);
+    }
 
     struct Dataset {
         std::string name;
@@ -673,6 +711,14 @@ void run(BenchOptions opt) {
             "/ "
             "max(FAISS default, FAISS transposed centroids) throughput; FAISS encodes "
             "the rotated unit vectors z, ours encode includes norm + rotation + packing";
+        Json peaks = Json::array();
+        for (const auto& [t, p] : ctx.peaks)
+            peaks.push_back({{"threads", t},
+                             {"isa", p.isa},
+                             {"fma_gflops", p.fma_gflops},
+                             {"mul_add_gflops", p.mul_add_gflops},
+                             {"triad_gbps", p.triad_gbps}});
+        j["peaks"] = peaks;
         j["datasets"] = datasets;
         j["codebooks"] = codebooks;
         j["skipped"] = skipped;

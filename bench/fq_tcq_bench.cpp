@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/tcq_file.hpp"
 #include "fq/tasks/run_main.hpp"
+#include "roofline.hpp"
 
 namespace {
 
@@ -82,28 +84,41 @@ void run(const Options& o) {
     struct Row {
         std::string name;
         std::shared_ptr<fq::codecs::Codec> codec;
-        double work = 0;  // Viterbi state updates per vector (0: not a trellis)
+        double work = 0;   // Viterbi state updates per vector (0: not a trellis)
+        double flops = 0;  // nominal encode flops per vector (roofline.hpp)
     };
     std::vector<Row> rows;
     const std::string fib = dir + "/fib-k4-N256.json";
     fq::io::UniversalCodebook fib_cb;
     if (std::filesystem::exists(fib)) {
         fib_cb = fq::io::load_codebook(fib);
-        rows.push_back(
-            {"fib k=4 N=256", std::make_shared<fq::codecs::BlockVqCodec>("fib", fib_cb.spec), 0});
+        rows.push_back({"fib k=4 N=256",
+                        std::make_shared<fq::codecs::BlockVqCodec>("fib", fib_cb.spec), 0,
+                        fq::bench::block_vq_encode_flops(d, 4, 256, d / 4)});
     }
     for (const auto& f : files) {
         const fq::io::TcqCodebookFile t = fq::io::load_tcq(f.string());
         fq::codecs::TcqSpec spec{t.d, t.trellis, t.rotation, t.rotation_seed};
         auto c = std::make_shared<fq::codecs::TcqCodec>(spec);
         const double work = 2.0 * c->steps() * static_cast<double>(t.trellis.states());
-        rows.push_back({f.stem().string(), c, work});
+        // Per state update: V differences, squares and sums into the cost (3 V flops; the
+        // predecessor minimum is compares), plus the norm and the dense rotation.
+        const double flops = work * 3.0 * t.trellis.V + 2.0 * d + 2.0 * d * d;
+        rows.push_back({f.stem().string(), c, work, flops});
     }
     std::printf(
         "fq-bench-tcq: d = %d, %zu vectors to encode, %zu to decode, best of %d; kernel %s\n", d,
         o.vectors, o.decode_vectors, o.repeats, fq::codecs::trellis_kernels().back().c_str());
-    std::printf("%-16s %6s %8s %3s %14s %12s %16s %14s %12s\n", "codec", "rate", "bytes", "thr",
-                "enc vectors/s", "enc MB/s", "Gstate-upd/s", "dec vectors/s", "dec MB/s");
+    std::map<int, fq::bench::Peaks> peaks;
+    for (int threads : o.threads) {
+        peaks[threads] = fq::bench::measure_peaks(threads);
+        std::printf("peak (%s, %d thread%s): %.1f GFLOP/s separate multiply and add (%.1f fused)\n",
+                    peaks[threads].isa.c_str(), threads, threads == 1 ? "" : "s",
+                    peaks[threads].mul_add_gflops, peaks[threads].fma_gflops);
+    }
+    std::printf("%-16s %6s %8s %3s %14s %12s %16s %9s %7s %14s %12s\n", "codec", "rate", "bytes",
+                "thr", "enc vectors/s", "enc MB/s", "Gstate-upd/s", "enc GF/s", "%peak",
+                "dec vectors/s", "dec MB/s");
     for (int threads : o.threads) {
         fq::core::set_threads(threads);
         omp_set_num_threads(threads);
@@ -116,10 +131,12 @@ void run(const Options& o) {
             const double td =
                 best_seconds(o.repeats, [&] { decode_all(*r.codec, codes, o.decode_vectors, y); });
             const double ev = static_cast<double>(n) / te, dv = o.decode_vectors / td;
-            std::printf("%-16s %6.3f %8zu %3d %14.0f %12.1f %16s %14.0f %12.1f\n", r.name.c_str(),
-                        r.codec->rate(), r.codec->code_bytes(), threads, ev, ev * 4.0 * d / 1e6,
+            const double gf = ev * r.flops / 1e9;
+            std::printf("%-16s %6.3f %8zu %3d %14.0f %12.1f %16s %9.2f %6.1f%% %14.0f %12.1f\n",
+                        r.name.c_str(), r.codec->rate(), r.codec->code_bytes(), threads, ev,
+                        ev * 4.0 * d / 1e6,
                         r.work > 0 ? std::to_string(ev * r.work / 1e9).substr(0, 6).c_str() : "-",
-                        dv, dv * 4.0 * d / 1e6);
+                        gf, 100.0 * gf / peaks[threads].mul_add_gflops, dv, dv * 4.0 * d / 1e6);
         }
 #if FQ_HAVE_FAISS
         if (!fib_cb.content_hash.empty()) {
