@@ -277,6 +277,7 @@ struct KvDumpReader::Impl {
     std::vector<DatasetInfo> selected;
     std::vector<std::string> others;
     mutable std::map<std::string, Opened> open;  // vector datasets opened so far
+    mutable std::vector<std::uint16_t> halves;   // float16 read buffer, reused (serial reader)
 
     const Opened& opened(const std::string& ds) const {
         auto it = open.find(ds);
@@ -428,6 +429,13 @@ void KvDumpReader::read_row(const DatasetInfo& info, std::int64_t row, const Sla
         return;
     }
     const std::size_t n = slab.vectors() * static_cast<std::size_t>(info.d);
+    if (o.stored == Stored::f16 && canonical) {  // the common case: one batch conversion
+        std::vector<std::uint16_t>& h = m.halves;
+        h.resize(n);
+        h5::read_slab(o.ds.id(), o.mem, f.start, f.count, h.data());
+        core::halves_to_floats(h.data(), n, out);
+        return;
+    }
     std::vector<unsigned char> raw(n * o.elem);
     h5::read_slab(o.ds.id(), o.mem, f.start, f.count, raw.data());
     // Widen element j of the file-order buffer (memcpy: the buffer is untyped bytes).

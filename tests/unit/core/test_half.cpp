@@ -171,6 +171,25 @@ TEST_CASE("half: batch conversions equal the scalar ones") {
     }
 }
 
+TEST_CASE("half: halves_to_floats equals half_to_float on every bit pattern, any offset") {
+    // The batch conversion has a vector path (F16C, groups of 8, exact) and takes groups with
+    // an Inf or NaN one by one: every pattern, from every start offset 0..7 and with a tail.
+    std::vector<std::uint16_t> all(65536 + 11);
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint16_t>(i * 40503u);
+    for (std::size_t i = 0; i < 65536; ++i) all[i] = static_cast<std::uint16_t>(i);
+    for (std::size_t offset = 0; offset < 8; ++offset) {
+        const std::size_t n = all.size() - offset;
+        std::vector<float> got(n);
+        halves_to_floats(all.data() + offset, n, got.data());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            differ += std::bit_cast<std::uint32_t>(got[i]) !=
+                      std::bit_cast<std::uint32_t>(half_to_float(all[offset + i]));
+        CAPTURE(offset);
+        CHECK(differ == 0);
+    }
+}
+
 TEST_CASE("bfloat16: exhaustive round trip, rounding and NaN") {
     int mismatches = 0, wrong_values = 0;
     for (std::uint32_t i = 0; i < 65536; ++i) {
