@@ -36,6 +36,7 @@ struct Options {
     std::size_t vectors = 20000;
     std::size_t decode_vectors = 200000;
     std::vector<int> threads = {1, 2};
+    int max_L = 12;  // trellises of more state bits are skipped (L = 16: 16x slower)
     int repeats = 3;
     std::string codebooks = "codebooks";
 };
@@ -98,6 +99,7 @@ void run(const Options& o) {
     }
     for (const auto& f : files) {
         const fq::io::TcqCodebookFile t = fq::io::load_tcq(f.string());
+        if (t.trellis.L > o.max_L) continue;
         fq::codecs::TcqSpec spec{t.d, t.trellis, t.rotation, t.rotation_seed};
         auto c = std::make_shared<fq::codecs::TcqCodec>(spec);
         const double work = 2.0 * c->steps() * static_cast<double>(t.trellis.states());
@@ -166,5 +168,6 @@ int main(int argc, char** argv) {
     app.add_option("-j,--threads", o.threads, "thread counts");
     app.add_option("--repeats", o.repeats, "best of");
     app.add_option("--codebooks", o.codebooks, "codebook directory");
+    app.add_option("--max-L", o.max_L, "skip trellises of more state bits (16: include L = 16)");
     return fq::tasks::run_main("fq-bench-tcq", app, argc, argv, [&] { run(o); });
 }
