@@ -157,11 +157,62 @@ void write_reports(const EvalOptions& opts, const DumpEvaluation& ev, const Code
     io::write_output(opts.json, io::dump_readable(j) + "\n");
 }
 
-}  // namespace
-
-namespace {
+// The refusals, reports and summary of one evaluation (the root's, under an MPI run).
 void report_evaluation(const EvalOptions& opts, const DumpEvaluation& ev, const CodecLabel& codec,
-                       double bytes_on_disk, double original_bytes);
+                       double bytes_on_disk, double original_bytes) {
+    std::vector<std::string> warnings;
+    if (!ev.queries_in_dump) {
+        warnings.push_back("no q datasets in the dump: keys used as queries (q_t = k_t)");
+        log_warning(warnings.back());
+    }
+    const io::ResultClaim claim = claim_of(ev, codec);
+    const std::string zero = io::zero_distortion_reason(claim);
+    const std::string mismatch = io::rate_mismatch_reason(claim);
+    if (!zero.empty()) {
+        if (!opts.allow_lossless)
+            throw CorruptError("refusing to report a lossy result: " + zero +
+                               " (--allow-lossless presents it anyway)");
+        warnings.push_back("presented with --allow-lossless: " + zero);
+        log_warning(warnings.back());
+    }
+    if (!mismatch.empty()) {
+        if (!opts.allow_rate_mismatch)
+            throw CorruptError("refusing to report: " + mismatch +
+                               " (--allow-rate-mismatch presents it anyway)");
+        warnings.push_back("presented with --allow-rate-mismatch: " + mismatch);
+        log_warning(warnings.back());
+    }
+
+    write_reports(opts, ev, codec, warnings, bytes_on_disk, original_bytes);
+    if (opts.json != "-" && opts.csv != "-") {
+        std::ostringstream s;
+        s << summary_text(ev, codec);
+        if (!std::isnan(bytes_on_disk))
+            s << "\nbytes on disk: " << static_cast<long long>(bytes_on_disk) << " (original file "
+              << static_cast<long long>(original_bytes) << ", raw float16 K+V "
+              << static_cast<long long>(ev.raw_f16_bytes_k + ev.raw_f16_bytes_v) << ")\n";
+        if (opts.per_head) {
+            s << "\nper layer and head\n";
+            std::vector<std::size_t> rows;
+            for (std::size_t r = 3; r < ev.table.rows.size(); ++r) rows.push_back(r);
+            io::write_text(ev.table,
+                           {{"tensor", "", 4, ""},
+                            {"layer", "", 4, ""},
+                            {"head", "", 4, ""},
+                            {"nmse", "", 4, ""},
+                            {"cos_mean", "cos", 5, ""},
+                            {"cos_p5", "cos p5", 5, ""},
+                            {"ip_rmse", "ip rmse", 4, ""},
+                            {"kl", "KL nats", 4, ""},
+                            {"top1", "", 4, ""},
+                            {"out_cos", "out cos", 5, ""}},
+                           s, rows);
+        }
+        std::cout << s.str();
+        std::cout.flush();
+    }
+}
+
 }  // namespace
 
 void run_eval(const EvalOptions& opts) {
@@ -253,65 +304,5 @@ void run_eval(const EvalOptions& opts) {
     // Under an MPI run the root holds every rank's statistics: it decides and reports.
     io::mpi::root_only([&] { report_evaluation(opts, ev, codec, bytes_on_disk, original_bytes); });
 }
-
-namespace {
-
-// The refusals, reports and summary of one evaluation (the root's, under an MPI run).
-void report_evaluation(const EvalOptions& opts, const DumpEvaluation& ev, const CodecLabel& codec,
-                       double bytes_on_disk, double original_bytes) {
-    std::vector<std::string> warnings;
-    if (!ev.queries_in_dump) {
-        warnings.push_back("no q datasets in the dump: keys used as queries (q_t = k_t)");
-        log_warning(warnings.back());
-    }
-    const io::ResultClaim claim = claim_of(ev, codec);
-    const std::string zero = io::zero_distortion_reason(claim);
-    const std::string mismatch = io::rate_mismatch_reason(claim);
-    if (!zero.empty()) {
-        if (!opts.allow_lossless)
-            throw CorruptError("refusing to report a lossy result: " + zero +
-                               " (--allow-lossless presents it anyway)");
-        warnings.push_back("presented with --allow-lossless: " + zero);
-        log_warning(warnings.back());
-    }
-    if (!mismatch.empty()) {
-        if (!opts.allow_rate_mismatch)
-            throw CorruptError("refusing to report: " + mismatch +
-                               " (--allow-rate-mismatch presents it anyway)");
-        warnings.push_back("presented with --allow-rate-mismatch: " + mismatch);
-        log_warning(warnings.back());
-    }
-
-    write_reports(opts, ev, codec, warnings, bytes_on_disk, original_bytes);
-    if (opts.json != "-" && opts.csv != "-") {
-        std::ostringstream s;
-        s << summary_text(ev, codec);
-        if (!std::isnan(bytes_on_disk))
-            s << "\nbytes on disk: " << static_cast<long long>(bytes_on_disk) << " (original file "
-              << static_cast<long long>(original_bytes) << ", raw float16 K+V "
-              << static_cast<long long>(ev.raw_f16_bytes_k + ev.raw_f16_bytes_v) << ")\n";
-        if (opts.per_head) {
-            s << "\nper layer and head\n";
-            std::vector<std::size_t> rows;
-            for (std::size_t r = 3; r < ev.table.rows.size(); ++r) rows.push_back(r);
-            io::write_text(ev.table,
-                           {{"tensor", "", 4, ""},
-                            {"layer", "", 4, ""},
-                            {"head", "", 4, ""},
-                            {"nmse", "", 4, ""},
-                            {"cos_mean", "cos", 5, ""},
-                            {"cos_p5", "cos p5", 5, ""},
-                            {"ip_rmse", "ip rmse", 4, ""},
-                            {"kl", "KL nats", 4, ""},
-                            {"top1", "", 4, ""},
-                            {"out_cos", "out cos", 5, ""}},
-                           s, rows);
-        }
-        std::cout << s.str();
-        std::cout.flush();
-    }
-}
-
-}  // namespace
 
 }  // namespace fq::tasks
