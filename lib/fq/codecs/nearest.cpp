@@ -1,23 +1,18 @@
 #include "fq/codecs/nearest.hpp"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
+#include "fq/codecs/nearest_kernel.hpp"
 #include "fq/core/error.hpp"
 
 namespace fq::codecs {
 
 namespace {
-// Rows per matrix product: the score block (rows x N floats) stays in L2 for N <= 4096.
-constexpr std::size_t k_rows = 128;
-
-using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// Rows converted from double to float at a time by the double search.
+constexpr std::size_t k_rows = 1024;
 
 // k = 1 with at most this many midpoints: count thresholds instead of a binary search.
 constexpr std::size_t k_max_count_mids = 32;
@@ -31,63 +26,6 @@ float strict_upper_float(double mid) {
     return f;
 }
 
-// First index of the minimum of norms[c] - 2 s[c] over c < N (strict <, so ties go to the
-// lowest index; 0 when nothing is below +inf, NaN never chosen), as the scalar loop.
-std::uint32_t argmin_scalar(const float* norms, const float* s, int N) {
-    float best = std::numeric_limits<float>::infinity();
-    std::uint32_t bi = 0;
-    for (int c = 0; c < N; ++c) {
-        const float dist = norms[c] - 2.0f * s[c];
-        if (dist < best) {
-            best = dist;
-            bi = static_cast<std::uint32_t>(c);
-        }
-    }
-    return bi;
-}
-
-#if defined(__SSE2__)
-// Same result as argmin_scalar for N a multiple of 8, without its unpredictable branch
-// (which dominated the N = 256 search). 8 lanes (2 x 4) each keep the first index of their
-// own minimum (minps(d, best) = d < best ? d : best, the same strict compare); the lanes
-// are then merged by (value, index), which yields the lowest index among the global minima.
-// The distance is computed with the same two float operations, norms - (2 * s).
-std::uint32_t argmin_sse2(const float* norms, const float* s, int N) {
-    const __m128 two = _mm_set1_ps(2.0f);
-    const __m128i eight = _mm_set1_epi32(8);
-    __m128 best0 = _mm_set1_ps(std::numeric_limits<float>::infinity()), best1 = best0;
-    __m128i bi0 = _mm_setzero_si128(), bi1 = bi0;
-    __m128i ci0 = _mm_setr_epi32(0, 1, 2, 3), ci1 = _mm_setr_epi32(4, 5, 6, 7);
-    for (int c = 0; c < N; c += 8) {
-        const __m128 d0 = _mm_sub_ps(_mm_loadu_ps(norms + c), _mm_mul_ps(two, _mm_loadu_ps(s + c)));
-        const __m128 d1 =
-            _mm_sub_ps(_mm_loadu_ps(norms + c + 4), _mm_mul_ps(two, _mm_loadu_ps(s + c + 4)));
-        const __m128i lt0 = _mm_castps_si128(_mm_cmplt_ps(d0, best0));
-        const __m128i lt1 = _mm_castps_si128(_mm_cmplt_ps(d1, best1));
-        best0 = _mm_min_ps(d0, best0);
-        best1 = _mm_min_ps(d1, best1);
-        bi0 = _mm_or_si128(_mm_and_si128(lt0, ci0), _mm_andnot_si128(lt0, bi0));
-        bi1 = _mm_or_si128(_mm_and_si128(lt1, ci1), _mm_andnot_si128(lt1, bi1));
-        ci0 = _mm_add_epi32(ci0, eight);
-        ci1 = _mm_add_epi32(ci1, eight);
-    }
-    alignas(16) float v[8];
-    alignas(16) std::uint32_t ix[8];
-    _mm_store_ps(v, best0);
-    _mm_store_ps(v + 4, best1);
-    _mm_store_si128(reinterpret_cast<__m128i*>(ix), bi0);
-    _mm_store_si128(reinterpret_cast<__m128i*>(ix + 4), bi1);
-    float bv = v[0];
-    std::uint32_t bi = ix[0];
-    for (int l = 1; l < 8; ++l) {
-        if (v[l] < bv || (v[l] == bv && ix[l] < bi)) {
-            bv = v[l];
-            bi = ix[l];
-        }
-    }
-    return bi;
-}
-#endif
 }  // namespace
 
 NearestCodeword::NearestCodeword(const BlockCodebook& cb) : m_k(cb.k), m_N(cb.N) {
@@ -110,6 +48,9 @@ NearestCodeword::NearestCodeword(const BlockCodebook& cb) : m_k(cb.k), m_N(cb.N)
         m_mid.resize(m_N > 0 ? m_N - 1 : 0);
         for (int i = 0; i + 1 < m_N; ++i)
             m_mid[i] = 0.5 * (m_cwd[m_order[i]] + m_cwd[m_order[i + 1]]);
+        m_sorted = true;
+        for (int i = 0; i < m_N; ++i)
+            m_sorted = m_sorted && m_order[i] == static_cast<std::uint32_t>(i);
         m_up.resize(m_mid.size());
         for (std::size_t i = 0; i < m_mid.size(); ++i) m_up[i] = strict_upper_float(m_mid[i]);
     }
@@ -120,12 +61,14 @@ void NearestCodeword::assign(const float* y, std::size_t n, std::uint32_t* idx) 
         if (m_mid.size() <= k_max_count_mids) {
             // Fast path (scalar codebooks, a few levels): the cell of v is the number of
             // midpoints below v, counted with float thresholds m_up (v >= m_up[t] exactly
-            // when double(v) > m_mid[t], see strict_upper_float), a loop the compiler
-            // vectorises, instead of a branchy binary search in double. Same result as the
-            // lower_bound below, including the tie rule.
-            for (std::size_t i = 0; i < n; ++i) idx[i] = 0;
-            for (const float u : m_up)
-                for (std::size_t i = 0; i < n; ++i) idx[i] += y[i] >= u ? 1u : 0u;
+            // when double(v) > m_mid[t], see strict_upper_float) by the SIMD count of
+            // nearest_kernel.hpp, instead of a branchy binary search in double. Same result
+            // as the lower_bound below, including the tie rule.
+            detail::count_at_or_above(detail::best_search_isa(), m_up.data(),
+                                      static_cast<int>(m_up.size()), y, n, idx);
+            // Codewords already ascending (every scalar codebook): the cell is the index,
+            // and at an exact midpoint the lower of the two equidistant indices is the cell.
+            if (m_sorted) return;
             for (std::size_t i = 0; i < n; ++i) {
                 const std::size_t pos = idx[i];
                 std::uint32_t best = m_order[pos];
@@ -147,24 +90,8 @@ void NearestCodeword::assign(const float* y, std::size_t n, std::uint32_t* idx) 
         }
         return;
     }
-    const Eigen::Map<const RowMatF> cw(m_cw.data(), m_N, m_k);
-    RowMatF scores(static_cast<Eigen::Index>(std::min(n, k_rows)), m_N);
-    for (std::size_t r0 = 0; r0 < n; r0 += k_rows) {
-        const auto rows = static_cast<Eigen::Index>(std::min(k_rows, n - r0));
-        const Eigen::Map<const RowMatF> Y(y + r0 * m_k, rows, m_k);
-        scores.topRows(rows).noalias() = Y * cw.transpose();
-        for (Eigen::Index r = 0; r < rows; ++r) {
-            const float* s = scores.data() + r * m_N;
-            std::uint32_t bi;
-#if defined(__SSE2__)
-            if (m_N >= 64 && m_N % 8 == 0)
-                bi = argmin_sse2(m_norms.data(), s, m_N);
-            else
-#endif
-                bi = argmin_scalar(m_norms.data(), s, m_N);
-            idx[r0 + r] = bi;
-        }
-    }
+    detail::nearest_rows(detail::best_search_isa(), m_cw.data(), m_norms.data(), m_N, m_k, y, n,
+                         idx);
 }
 
 void NearestCodeword::assign(const double* y, std::size_t n, std::uint32_t* idx,

@@ -1,10 +1,10 @@
 // NearestCodeword: exhaustive nearest-codeword search for a BlockCodebook,
 //   idx(y) = argmin_n ||c_n||^2 - 2 <y, c_n>   (ties: lowest n),
-// batched as a matrix product Y C^T with precomputed norms ||c_n||^2 (as FAISS encodes
-// product quantizers). For k = 1 the codewords are sorted once and the search locates the
-// value among the midpoints (a count of the midpoints below it for up to 32 midpoints, a
-// binary search above). Results depend on each row alone, never on the batch size, the
-// thread count or the SIMD path taken.
+// with precomputed norms ||c_n||^2, for k >= 2 by the fused SIMD kernel of nearest_kernel.hpp
+// (distances and argmin in registers; its header defines the exact float arithmetic). For k = 1 the
+// codewords are sorted once and the search locates the value among the midpoints (a count of the
+// midpoints below it for up to 32 midpoints, a binary search above). Results depend on each row
+// alone, never on the batch size, the thread count or the SIMD path taken.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +39,7 @@ private:
     // k == 1: order of codewords by value and the midpoints between consecutive ones.
     std::vector<std::uint32_t> m_order;
     std::vector<double> m_mid;
+    bool m_sorted = false;    // k = 1: m_order is the identity
     std::vector<float> m_up;  // k = 1: float thresholds, v >= m_up[t] <=> double(v) > m_mid[t]
 };
 
