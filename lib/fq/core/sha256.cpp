@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define FQ_SHA_X86 1
+#endif
 
 namespace fq::core {
 
@@ -22,12 +27,86 @@ inline std::uint32_t rotr(std::uint32_t x, int n) {
     return (x >> n) | (x << (32 - n));
 }
 
+#ifdef FQ_SHA_X86
+// The SHA extensions (sha256rnds2 / msg1 / msg2, on x86 since Goldmont and Zen): FIPS 180-4
+// rounds in hardware, 4 message words per step, same digest as the portable code.
+// Group g holds message words 4g..4g+3; for g >= 4
+//   W[g] = msg2(msg1(W[g-4], W[g-3]) + (words 4g-7..4g-4 of W[g-2], W[g-1]), W[g-1]).
+// The state is kept as ABEF / CDGH, the layout sha256rnds2 works on.
+__attribute__((target("sha,sse4.1"))) void blocks_shani(std::uint32_t h[8], const std::uint8_t* p,
+                                                        std::size_t count) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));         // DCBA
+    __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 4));  // HGFE
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);                                         // CDAB
+    state1 = _mm_shuffle_epi32(state1, 0x1B);                                   // EFGH
+    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);                           // ABEF
+    state1 = _mm_blend_epi16(state1, tmp, 0xF0);                                // CDGH
+    for (; count > 0; --count, p += 64) {
+        const __m128i abef = state0, cdgh = state1;
+        __m128i w[4];
+#pragma GCC unroll 16
+        for (int g = 0; g < 16; ++g) {
+            if (g < 4) {
+                w[g] = _mm_shuffle_epi8(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g)), bswap);
+            } else {
+                const __m128i x = _mm_add_epi32(_mm_sha256msg1_epu32(w[g % 4], w[(g + 1) % 4]),
+                                                _mm_alignr_epi8(w[(g + 3) % 4], w[(g + 2) % 4], 4));
+                w[g % 4] = _mm_sha256msg2_epu32(x, w[(g + 3) % 4]);
+            }
+            __m128i msg = _mm_add_epi32(
+                w[g % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(k_round + 4 * g)));
+            state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+            msg = _mm_shuffle_epi32(msg, 0x0E);
+            state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+        }
+        state0 = _mm_add_epi32(state0, abef);
+        state1 = _mm_add_epi32(state1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(state0, 0x1B);        // FEBA
+    state1 = _mm_shuffle_epi32(state1, 0xB1);     // DCHG
+    state0 = _mm_blend_epi16(tmp, state1, 0xF0);  // DCBA
+    state1 = _mm_alignr_epi8(state1, tmp, 8);     // ABEF -> HGFE
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h), state0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 4), state1);
+}
+
+bool cpu_has_shani() {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const bool ssse3 = (c >> 9) & 1u, sse41 = (c >> 19) & 1u;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return ssse3 && sse41 && ((b >> 29) & 1u);
+}
+#endif
+
 }  // namespace
 
-Sha256::Sha256()
+bool Sha256::hardware_available() {
+#ifdef FQ_SHA_X86
+    static const bool has = cpu_has_shani();
+    return has;
+#else
+    return false;
+#endif
+}
+
+Sha256::Sha256(Implementation impl)
     : m_h{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
           0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
-      m_buf{} {}
+      m_buf{},
+      m_hardware(impl == Implementation::best && hardware_available()) {}
+
+void Sha256::blocks(const std::uint8_t* p, std::size_t count) {
+#ifdef FQ_SHA_X86
+    if (m_hardware) {
+        blocks_shani(m_h, p, count);
+        return;
+    }
+#endif
+    for (; count > 0; --count, p += 64) block(p);
+}
 
 void Sha256::block(const std::uint8_t* p) {
     std::uint32_t w[64];
@@ -78,10 +157,12 @@ void Sha256::update(const void* data, std::size_t n) {
         p += take;
         n -= take;
         if (m_buf_len < sizeof(m_buf)) return;
-        block(m_buf);
+        blocks(m_buf, 1);
         m_buf_len = 0;
     }
-    for (; n >= 64; p += 64, n -= 64) block(p);
+    blocks(p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
     if (n > 0) {
         std::memcpy(m_buf, p, n);
         m_buf_len = n;
