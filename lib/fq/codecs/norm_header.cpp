@@ -9,16 +9,38 @@
 
 namespace fq::codecs {
 
+namespace {
+// nu = sqrt(s) and z = x / nu (z = 0 for a zero vector) once s = sum_j x_j^2 is known.
+void finish_direction(const float* xi, int d, double s, double* nu, float* zi) {
+    *nu = std::sqrt(s);
+    const double inv = *nu > 0 ? 1.0 / *nu : 0.0;
+    for (int j = 0; j < d; ++j) zi[j] = static_cast<float>(xi[j] * inv);
+}
+}  // namespace
+
 void unit_directions(const float* x, std::size_t n, int d, double* nu, float* z) {
     const auto du = static_cast<std::size_t>(d);
-    for (std::size_t i = 0; i < n; ++i) {
+    // Each sum runs over j in order in double (the squares of floats are exact in double);
+    // eight vectors advance together so their eight dependent addition chains overlap (one
+    // chain was latency-bound: 4 cycles per coordinate). Same bits as one vector at a time.
+    constexpr std::size_t group = 8;
+    std::size_t i = 0;
+    for (; i + group <= n; i += group) {
+        double s[group] = {};
+        const float* xg = x + i * du;
+        for (std::size_t j = 0; j < du; ++j)
+            for (std::size_t g = 0; g < group; ++g) {
+                const double v = xg[g * du + j];
+                s[g] += v * v;
+            }
+        for (std::size_t g = 0; g < group; ++g)
+            finish_direction(xg + g * du, d, s[g], nu + i + g, z + (i + g) * du);
+    }
+    for (; i < n; ++i) {
         const float* xi = x + i * du;
         double s = 0;
         for (int j = 0; j < d; ++j) s += static_cast<double>(xi[j]) * xi[j];
-        nu[i] = std::sqrt(s);
-        const double inv = nu[i] > 0 ? 1.0 / nu[i] : 0.0;
-        for (int j = 0; j < d; ++j)
-            z[i * du + static_cast<std::size_t>(j)] = static_cast<float>(xi[j] * inv);
+        finish_direction(xi, d, s, nu + i, z + i * du);
     }
 }
 

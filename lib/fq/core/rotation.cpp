@@ -70,8 +70,11 @@ using VecF4 = float __attribute__((vector_size(16)));
 using VecF8 = float __attribute__((vector_size(32)));
 using VecF16 = float __attribute__((vector_size(64)));
 
-constexpr std::size_t k_tile = 4;  // vectors per tile
-constexpr int k_cols = 2;          // SIMD registers of outputs per vector
+// 8 vectors x 1 register of outputs: 8 independent sums per column block, whose 128 rows of
+// M (8 KB at d = 128) stay in L1 across the tile (measured at d = 128, AVX-512: 84 GFLOP/s
+// against 62 for 4 x 2; 12 x 1 is no faster, 16 x 1 spills).
+constexpr std::size_t k_tile = 8;  // vectors per tile
+constexpr int k_cols = 1;          // SIMD registers of outputs per vector
 
 // out[r] = M^T x[r] for r < n, with n <= k_tile; xin holds the k_tile input rows (unused
 // rows zero), so in-place use (x == out) is handled by the caller's copy.
