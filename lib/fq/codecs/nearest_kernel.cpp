@@ -39,7 +39,8 @@ template <class V, class T>
 // (the coordinates stay in registers); K = 0: k at run time (they are re-read from yt, L1).
 template <class V, class VI, int K, int R>
 [[gnu::always_inline]] inline void search_pass(const float* cw, const float* norms, int N, int k,
-                                               const float* yt, std::uint32_t* out) {
+                                               const float* yt, std::uint32_t* out,
+                                               float* out_dist) {
     constexpr int L = lanes<V>;
     const float inf = std::numeric_limits<float>::infinity();
     V best[R];
@@ -91,18 +92,22 @@ template <class V, class VI, int K, int R>
         }
     }
     for (int g = 0; g < R; ++g) std::memcpy(out + g * L, &bi[g], sizeof(VI));
+    if (out_dist)
+        for (int g = 0; g < R; ++g) std::memcpy(out_dist + g * L, &best[g], sizeof(V));
 }
 
 // All rows: whole passes, then the last partial pass with zero rows appended (rows are
 // independent, the padding's results are discarded).
 template <class V, class VI, int K, int R>
 [[gnu::always_inline]] inline void search_rows(const float* cw, const float* norms, int N, int k,
-                                               const float* y, std::size_t n, std::uint32_t* idx) {
+                                               const float* y, std::size_t n, std::uint32_t* idx,
+                                               float* dist) {
     constexpr int L = lanes<V>;
     constexpr std::size_t P = static_cast<std::size_t>(R) * L;
     const auto ku = static_cast<std::size_t>(k);
     std::vector<float> yt(P * ku);
     std::uint32_t out[P];
+    float out_dist[P];
     for (std::size_t r0 = 0; r0 < n; r0 += P) {
         const std::size_t rows = std::min(P, n - r0);
         const float* yr = y + r0 * ku;
@@ -114,8 +119,9 @@ template <class V, class VI, int K, int R>
             else
                 for (std::size_t j = 0; j < ku; ++j) dst[j * L] = 0.0f;
         }
-        search_pass<V, VI, K, R>(cw, norms, N, k, yt.data(), out);
+        search_pass<V, VI, K, R>(cw, norms, N, k, yt.data(), out, dist ? out_dist : nullptr);
         std::memcpy(idx + r0, out, sizeof(std::uint32_t) * rows);
+        if (dist) std::memcpy(dist + r0, out_dist, sizeof(float) * rows);
     }
 }
 
@@ -123,14 +129,15 @@ template <class V, class VI, int K, int R>
 // AVX2) or 32 (AVX-512) vector registers.
 template <class V, class VI, int Regs>
 [[gnu::always_inline]] inline void dispatch_k(const float* cw, const float* norms, int N, int k,
-                                              const float* y, std::size_t n, std::uint32_t* idx) {
-#define FQ_SEARCH_K(KK)                                                            \
-    case KK:                                                                       \
-        search_rows<V, VI, KK,                                                     \
-                    (Regs >= 32 ? (KK <= 4   ? 4                                   \
-                                   : KK <= 8 ? 2                                   \
-                                             : 1)                                  \
-                                : (KK <= 4 ? 2 : 1))>(cw, norms, N, k, y, n, idx); \
+                                              const float* y, std::size_t n, std::uint32_t* idx,
+                                              float* dist) {
+#define FQ_SEARCH_K(KK)                                                                  \
+    case KK:                                                                             \
+        search_rows<V, VI, KK,                                                           \
+                    (Regs >= 32 ? (KK <= 4   ? 4                                         \
+                                   : KK <= 8 ? 2                                         \
+                                             : 1)                                        \
+                                : (KK <= 4 ? 2 : 1))>(cw, norms, N, k, y, n, idx, dist); \
         return;
     switch (k) {
         FQ_SEARCH_K(2)
@@ -149,7 +156,7 @@ template <class V, class VI, int Regs>
         FQ_SEARCH_K(15)
         FQ_SEARCH_K(16)
         default:
-            search_rows<V, VI, 0, 1>(cw, norms, N, k, y, n, idx);
+            search_rows<V, VI, 0, 1>(cw, norms, N, k, y, n, idx, dist);
             return;
     }
 #undef FQ_SEARCH_K
@@ -183,13 +190,13 @@ template <class V, class VI>
 #define FQ_SEARCH_X86 1
 __attribute__((target("avx512f"))) void search_avx512(const float* cw, const float* norms, int N,
                                                       int k, const float* y, std::size_t n,
-                                                      std::uint32_t* idx) {
-    dispatch_k<VecF16, VecI16, 32>(cw, norms, N, k, y, n, idx);
+                                                      std::uint32_t* idx, float* dist) {
+    dispatch_k<VecF16, VecI16, 32>(cw, norms, N, k, y, n, idx, dist);
 }
 __attribute__((target("avx2"))) void search_avx2(const float* cw, const float* norms, int N, int k,
-                                                 const float* y, std::size_t n,
-                                                 std::uint32_t* idx) {
-    dispatch_k<VecF8, VecI8, 16>(cw, norms, N, k, y, n, idx);
+                                                 const float* y, std::size_t n, std::uint32_t* idx,
+                                                 float* dist) {
+    dispatch_k<VecF8, VecI8, 16>(cw, norms, N, k, y, n, idx, dist);
 }
 __attribute__((target("avx512f"))) void count_avx512(const float* up, int T, const float* y,
                                                      std::size_t n, std::uint32_t* pos) {
@@ -204,8 +211,8 @@ void count_sse2(const float* up, int T, const float* y, std::size_t n, std::uint
     count_rows<VecF4, VecI4>(up, T, y, n, pos);
 }
 void search_sse2(const float* cw, const float* norms, int N, int k, const float* y, std::size_t n,
-                 std::uint32_t* idx) {
-    dispatch_k<VecF4, VecI4, 16>(cw, norms, N, k, y, n, idx);
+                 std::uint32_t* idx, float* dist) {
+    dispatch_k<VecF4, VecI4, 16>(cw, norms, N, k, y, n, idx, dist);
 }
 
 }  // namespace
@@ -266,20 +273,20 @@ void count_at_or_above(SearchIsa isa, const float* up, int T, const float* y, st
 }
 
 void nearest_rows(SearchIsa isa, const float* cw, const float* norms, int N, int k, const float* y,
-                  std::size_t n, std::uint32_t* idx) {
+                  std::size_t n, std::uint32_t* idx, float* dist) {
     require(k >= 2 && N >= 1, "nearest_rows: need k >= 2 and N >= 1");
     require_isa(isa);
     switch (isa) {
 #ifdef FQ_SEARCH_X86
         case SearchIsa::avx512:
-            search_avx512(cw, norms, N, k, y, n, idx);
+            search_avx512(cw, norms, N, k, y, n, idx, dist);
             return;
         case SearchIsa::avx2:
-            search_avx2(cw, norms, N, k, y, n, idx);
+            search_avx2(cw, norms, N, k, y, n, idx, dist);
             return;
 #endif
         default:
-            search_sse2(cw, norms, N, k, y, n, idx);
+            search_sse2(cw, norms, N, k, y, n, idx, dist);
             return;
     }
 }

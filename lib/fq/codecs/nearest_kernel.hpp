@@ -33,9 +33,10 @@ SearchIsa best_search_isa();
 const char* search_isa_name(SearchIsa isa);
 
 // idx[r] for rows y (n, k) row-major, codewords cw (N, k) row-major, norms (N). k >= 2,
-// N >= 1. Throws UsageError if isa is not available on this CPU.
+// N >= 1. dist (optional, n floats): the minimum distance dist_idx (+inf when none is below
+// +inf). Throws UsageError if isa is not available on this CPU.
 void nearest_rows(SearchIsa isa, const float* cw, const float* norms, int N, int k, const float* y,
-                  std::size_t n, std::uint32_t* idx);
+                  std::size_t n, std::uint32_t* idx, float* dist = nullptr);
 
 // k = 1: pos[i] = the number of t < T with y[i] >= up[t] (float compares; a NaN counts 0),
 // the cell of y[i] among ascending thresholds. Throws UsageError if isa is not available.
