@@ -39,8 +39,9 @@ std::uint32_t unpack_one(const std::uint8_t* in, std::size_t i, int bits) {
 }
 }  // namespace
 
-BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions header)
-    : m_family(std::move(family)), m_spec(std::move(spec)), m_header(header) {
+BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions header,
+                           BlockSearch search)
+    : m_family(std::move(family)), m_spec(std::move(spec)), m_header(header), m_search(search) {
     const int d = m_spec.d, k = m_spec.main.k;
     require(d >= 2, "block codec: need d >= 2");
     require(k >= 1 && k <= d, "block codec: need 1 <= k <= d");
@@ -53,7 +54,12 @@ BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions h
                                                   std::to_string(m_spec.tail.k));
     if (m_r == 0) require(m_spec.tail.N == 0, "block codec: tail codebook given but k divides d");
     m_rotation = core::Rotation(m_spec.rotation, d, m_spec.rotation_seed);
-    m_main_search = NearestCodeword(m_spec.main);
+    if (m_search == BlockSearch::tree) {
+        require(k >= 2, "block codec: the tree search needs blocks of k >= 2");
+        m_main_tree = TreeSearch(m_spec.main);
+    } else {
+        m_main_search = NearestCodeword(m_spec.main);
+    }
     m_main_cw.assign(m_spec.main.codewords.begin(), m_spec.main.codewords.end());
     m_main_pack = IndexPacker(static_cast<std::uint32_t>(m_spec.main.N), m_blocks);
     m_main_bits = m_main_pack.bits();
@@ -99,15 +105,21 @@ void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* cod
     const std::size_t nb = n * m_blocks;
     std::vector<std::uint32_t> idx(nb);
     std::vector<std::uint32_t> tidx(m_r > 0 ? n : 0);
+    const auto search_main = [&](const float* rows, std::size_t count, std::uint32_t* out) {
+        if (m_search == BlockSearch::tree)
+            m_main_tree.assign(rows, count, out);
+        else
+            m_main_search.assign(rows, count, out);
+    };
     if (m_r == 0) {
-        m_main_search.assign(z.data(), nb, idx.data());
+        search_main(z.data(), nb, idx.data());
     } else {
         std::vector<float> mainz(nb * k), tailz(n * m_r);
         for (std::size_t i = 0; i < n; ++i) {
             std::memcpy(&mainz[i * m_blocks * k], &z[i * d], sizeof(float) * m_blocks * k);
             std::memcpy(&tailz[i * m_r], &z[i * d + m_blocks * k], sizeof(float) * m_r);
         }
-        m_main_search.assign(mainz.data(), nb, idx.data());
+        search_main(mainz.data(), nb, idx.data());
         m_tail_search.assign(tailz.data(), n, tidx.data());
     }
 

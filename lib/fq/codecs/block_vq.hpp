@@ -22,6 +22,7 @@
 #include "fq/codecs/codec.hpp"
 #include "fq/codecs/nearest.hpp"
 #include "fq/codecs/norm_header.hpp"
+#include "fq/codecs/tree_search.hpp"
 #include "fq/core/rotation.hpp"
 
 namespace fq::codecs {
@@ -38,11 +39,18 @@ struct BlockVqSpec {
 
 namespace fq::codecs {
 
+// How the encoder finds each block's codeword: exhaustive (the nearest, NearestCodeword) or
+// tree (TreeSearch with its defaults: sqrt(N) parents, 4 probes; for large codebooks, at
+// most a small distortion loss). The decoder does not depend on it.
+enum class BlockSearch { exhaustive, tree };
+
 class BlockVqCodec : public Codec {
 public:
     // family: "fib" or "scalar" (reported by family()); spec.main.k >= 1, spec.d > spec.main.k
-    // (or d == k == 1 never: d >= 2). Throws UsageError on inconsistent sizes.
-    BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions header = {});
+    // (or d == k == 1 never: d >= 2); search tree needs main.k >= 2. Throws UsageError on
+    // inconsistent sizes.
+    BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions header = {},
+                 BlockSearch search = BlockSearch::exhaustive);
 
     std::string family() const override { return m_family; }
     int dim() const override { return m_spec.d; }
@@ -59,13 +67,16 @@ public:
     const core::Rotation& rotation() const { return m_rotation; }
     std::size_t header_bits() const { return m_header_bits; }
     int blocks() const { return m_blocks; }  // floor(d / k) main blocks
+    BlockSearch search() const { return m_search; }
 
 private:
     std::string m_family;
     BlockVqSpec m_spec;
     HeaderOptions m_header;
     core::Rotation m_rotation;
+    BlockSearch m_search = BlockSearch::exhaustive;
     NearestCodeword m_main_search, m_tail_search;
+    TreeSearch m_main_tree;                   // search == tree only
     std::vector<float> m_main_cw, m_tail_cw;  // float codewords for decoding
     int m_blocks = 0, m_r = 0;
     std::size_t m_header_bits = 0, m_main_bits = 0, m_tail_bits = 0, m_bytes = 0;

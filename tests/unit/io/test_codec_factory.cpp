@@ -2,12 +2,15 @@
 // codebook resolution by path and hash, and the default codebook choice for (d, rate).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "fq/codecs/scalar.hpp"
 #include "fq/core/error.hpp"
+#include "fq/core/rng.hpp"
 #include "fq/io/codebook_file.hpp"
 #include "fq/io/codec_factory.hpp"
 #include "fq/train/fib_train.hpp"
@@ -146,6 +149,54 @@ TEST_SUITE("codec_factory") {
         // a codebook file
         j = parse_codec_spec(tmp / "d64/fib-k2-N16.json", 64, store);
         CHECK(j["codec"] == "fib");
+    }
+
+    TEST_CASE("fib search=tree: written only when chosen, encodes near the exhaustive codes") {
+        TempDir tmp;
+        fs::create_directories(tmp.path / "d64");
+        const UniversalCodebook cb = small_fib(64, 4, 256);
+        save_codebook(cb, tmp / "d64/fib-k4-N256.json", false);
+        CodebookStore store(tmp.path.string());
+        // The default is not written: descriptions (and containers) as before the option.
+        CHECK(
+            !normalize_description({{"codec", "fib"}, {"codebook", "x"}}, "c").contains("search"));
+        CHECK(!normalize_description(
+                   {{"codec", "fib"}, {"codebook", "x"}, {"search", "exhaustive"}}, "c")
+                   .contains("search"));
+        CHECK(normalize_description({{"codec", "fib"}, {"codebook", "x"}, {"search", "tree"}},
+                                    "c")["search"] == "tree");
+        CHECK_THROWS_AS(
+            normalize_description({{"codec", "fib"}, {"codebook", "x"}, {"search", "fast"}}, "c"),
+            UsageError);
+        const Json jt = parse_codec_spec("fib:k=4,N=256,search=tree", 64, store);
+        CHECK(jt["search"] == "tree");
+        const BuiltCodec tree = make_codec(jt, store);
+        const BuiltCodec exact = make_codec(parse_codec_spec("fib:k=4,N=256", 64, store), store);
+        CHECK(tree.description["search"] == "tree");
+        CHECK(!exact.description.contains("search"));
+        CHECK(tree.label.find("tree") != std::string::npos);
+        CHECK(tree.codec->code_bytes() == exact.codec->code_bytes());
+        // Same data: the tree's codes decode with the same decoder, within 0.1 dB of the
+        // exhaustive search's distortion (16 parents, 4 probes of 256 codewords).
+        fq::core::Rng rng(3);
+        const std::size_t n = 2000;
+        std::vector<float> x(n * 64), yt(n * 64), ye(n * 64);
+        for (auto& v : x) v = static_cast<float>(rng.normal());
+        std::vector<std::uint8_t> ct(n * tree.codec->code_bytes()),
+            ce(n * exact.codec->code_bytes());
+        tree.codec->encode(x.data(), n, ct.data());
+        exact.codec->encode(x.data(), n, ce.data());
+        exact.codec->decode(ct.data(), n, yt.data());
+        exact.codec->decode(ce.data(), n, ye.data());
+        double et = 0, ee = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            et += (x[i] - yt[i]) * (x[i] - yt[i]);
+            ee += (x[i] - ye[i]) * (x[i] - ye[i]);
+        }
+        MESSAGE("tree vs exhaustive: ", 10 * std::log10(et / ee), " dB");
+        CHECK(et >= ee * (1 - 1e-6));
+        CHECK(10 * std::log10(et / ee) < 0.1);
+        CHECK_THROWS_AS(parse_codec_spec("fib:k=4,N=256,search=fast", 64, store), UsageError);
     }
 
     TEST_CASE("peer codec descriptions: defaults, unknown keys and values refused") {

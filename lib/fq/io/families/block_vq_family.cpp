@@ -24,12 +24,15 @@ codecs::HeaderOptions header_options(const Json& norm) {
 }
 
 BuiltCodec build_block_vq(const std::string& family, Json& norm, UniversalCodebook cb,
-                          const BuildContext& ctx) {
+                          const BuildContext& ctx, codecs::BlockSearch search) {
     if (cb.family != family)
         ctx.rd.fail("codec '" + family + "' needs a " + family + " codebook, " +
                     norm["codebook"].get<std::string>() + " is a " + cb.family + " codebook");
     BuiltCodec out;
-    out.codec = std::make_shared<codecs::BlockVqCodec>(family, cb.spec, header_options(norm));
+    if (search == codecs::BlockSearch::tree && cb.spec.main.k < 2)
+        ctx.rd.fail("codec '" + family + "': search 'tree' needs blocks of k >= 2");
+    out.codec =
+        std::make_shared<codecs::BlockVqCodec>(family, cb.spec, header_options(norm), search);
     norm["codebook"] = cb.content_hash;
     std::ostringstream o;
     o << family;
@@ -43,6 +46,7 @@ BuiltCodec build_block_vq(const std::string& family, Json& norm, UniversalCodebo
     }
     if (s.rotation != core::RotationKind::haar) o << " " << core::to_string(s.rotation);
     o << " " << norm["header"].get<std::string>() << "/" << norm["header_type"].get<std::string>();
+    if (search == codecs::BlockSearch::tree) o << " tree";
     out.label = o.str();
     out.stored = {k_codebook_format, family, cb.content_hash, serialize_codebook(cb)};
     out.codebook = std::move(cb);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fq/codecs/block_vq.hpp"
 #include "fq/codecs/norm_header.hpp"
 #include "fq/io/codec_registry.hpp"
 
@@ -19,9 +20,10 @@ void normalize_header(const ParamReader& p, nlohmann::ordered_json& out);
 codecs::HeaderOptions header_options(const nlohmann::ordered_json& norm);
 
 // The codec of norm (header keys normalized) over cb, which must be a `family` codebook;
-// norm["codebook"] becomes cb's content hash.
+// norm["codebook"] becomes cb's content hash; search: the encoder's (tree needs k >= 2).
 BuiltCodec build_block_vq(const std::string& family, nlohmann::ordered_json& norm,
-                          UniversalCodebook cb, const BuildContext& ctx);
+                          UniversalCodebook cb, const BuildContext& ctx,
+                          codecs::BlockSearch search = codecs::BlockSearch::exhaustive);
 
 // A description {"codec", "header", "header_type"} with the short form's header keys (or the
 // context's defaults); every key other than the header keys and `allowed` is a UsageError.

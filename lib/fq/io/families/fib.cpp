@@ -1,8 +1,10 @@
 // The fib family: FibQuant block codebooks (codecs/block_vq.hpp over a universal codebook
 // file, SPEC 4.2).
 //   description  {"codec": "fib", "codebook": REF, "header": "norm"|"gain" ["norm"],
-//                 "header_type": "float16"|"float32" ["float16"]}
-//   short form   fib:rate=R[,header=H][,header_type=T]   the default fib codebook for (d, R)
+//                 "header_type": "float16"|"float32" ["float16"],
+//                 "search": "exhaustive"|"tree" ["exhaustive", not written]}
+//   short form   fib:rate=R[,header=H][,header_type=T][,search=S]   the default fib codebook for
+//   (d, R)
 //                fib:k=K,N=N[,...]                       shipped codebooks/d<d>/fib-k<K>-N<N>.json
 //   (either trained on the fly when not shipped and the store may: CodebookStore::trained_fib)
 #include <filesystem>
@@ -18,11 +20,15 @@ void register_fib_family(std::vector<CodecFamily>& out) {
     f.name = "fib";
     f.normalize = [](const Json& desc, const JsonReader& rd) {
         const ParamReader p(desc, rd, "fib");
-        p.only({"codebook", "header", "header_type"});
+        p.only({"codebook", "header", "header_type", "search"});
         Json n = Json::object();
         n["codec"] = "fib";
         n["codebook"] = p.string("codebook");
         families::normalize_header(p, n);
+        // The encoder's search (codecs/block_vq.hpp BlockSearch); the default is not written,
+        // so descriptions and containers from before the option are unchanged.
+        if (p.choice("search", "exhaustive", {"exhaustive", "tree"}) == "tree")
+            n["search"] = "tree";
         return n;
     };
     f.accepts_bare = false;
@@ -30,7 +36,15 @@ void register_fib_family(std::vector<CodecFamily>& out) {
     f.codebook_format = k_codebook_format;
     f.parse_codebook_file = families::parse_universal_codebook_file;
     f.short_form = [](const ShortFormValues& kv, ShortFormContext& ctx) {
-        Json j = families::block_vq_short_form("fib", kv, ctx, {"rate", "bits", "k", "N"});
+        Json j =
+            families::block_vq_short_form("fib", kv, ctx, {"rate", "bits", "k", "N", "search"});
+        if (kv.count("search")) {
+            const std::string& v = kv.at("search");
+            if (v != "exhaustive" && v != "tree")
+                throw UsageError(ctx.context + ": search must be exhaustive or tree, got '" + v +
+                                 "'");
+            if (v == "tree") j["search"] = "tree";
+        }
         if (kv.count("bits"))
             throw UsageError(ctx.context + ": fib takes rate=R or k=K,N=N, not bits");
         if (kv.count("k") || kv.count("N")) {
@@ -53,8 +67,11 @@ void register_fib_family(std::vector<CodecFamily>& out) {
         return j;
     };
     f.build = [](Json& norm, const BuildContext& ctx, std::string&) {
+        const auto search = norm.contains("search") && norm["search"] == "tree"
+                                ? codecs::BlockSearch::tree
+                                : codecs::BlockSearch::exhaustive;
         return families::build_block_vq(
-            "fib", norm, ctx.store.resolve(norm["codebook"].get<std::string>()), ctx);
+            "fib", norm, ctx.store.resolve(norm["codebook"].get<std::string>()), ctx, search);
     };
     out.push_back(std::move(f));
 }
