@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fq/core/error.hpp"
+#include "fq/core/simd_types.hpp"
 
 // GCC 12 reports the running minima below as maybe-uninitialized after vectorising the
 // per-pass arrays (every element is assigned before the codeword loop): a false positive.
@@ -15,17 +16,7 @@ namespace fq::codecs::detail {
 
 namespace {
 
-// GCC vector types: the same source compiles to SSE2, AVX2 or AVX-512 code under each
-// function's target attribute (the build itself stays baseline x86-64).
-using VecF4 = float __attribute__((vector_size(16)));
-using VecI4 = std::int32_t __attribute__((vector_size(16)));
-using VecF8 = float __attribute__((vector_size(32)));
-using VecI8 = std::int32_t __attribute__((vector_size(32)));
-using VecF16 = float __attribute__((vector_size(64)));
-using VecI16 = std::int32_t __attribute__((vector_size(64)));
-
-template <class V>
-constexpr int lanes = static_cast<int>(sizeof(V) / sizeof(float));
+using namespace core::simd;  // VecF4 .. VecI16, lanes<V>
 
 // x in every lane: 0 + x, which is x except that -0 becomes +0 (equal in every comparison,
 // the only use of a distance).

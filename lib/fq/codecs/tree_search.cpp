@@ -8,6 +8,7 @@
 
 #include "fq/codecs/nearest_kernel.hpp"
 #include "fq/core/error.hpp"
+#include "fq/core/simd_types.hpp"
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // see nearest_kernel.cpp
 
@@ -17,12 +18,7 @@ namespace {
 
 constexpr int k_max_probes = 8;
 
-using VecF4 = float __attribute__((vector_size(16)));
-using VecI4 = std::int32_t __attribute__((vector_size(16)));
-using VecF8 = float __attribute__((vector_size(32)));
-using VecI8 = std::int32_t __attribute__((vector_size(32)));
-using VecF16 = float __attribute__((vector_size(64)));
-using VecI16 = std::int32_t __attribute__((vector_size(64)));
+using namespace core::simd;  // VecF4 .. VecI16, lanes<V>
 
 // The T nearest parents of each row y (m, k), rows in SIMD lanes: each parent's distance
 // norm - 2 s (the exhaustive search's arithmetic) enters a sorted list of T per lane by

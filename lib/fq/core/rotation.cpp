@@ -8,6 +8,7 @@
 #include "fq/core/error.hpp"
 #include "fq/core/rng.hpp"
 #include "fq/core/sha256.hpp"
+#include "fq/core/simd_types.hpp"
 
 namespace fq::core {
 
@@ -66,9 +67,9 @@ void apply_transposed(const T* m, int d, const T* x, std::size_t n, T* out) {
 // j = 0..d-1, each product and each sum a separately rounded float operation (the build has
 // -ffp-contract=off, so no FMA in any variant); SIMD only computes several such independent
 // sums side by side, so the result does not depend on the variant or on the batch size.
-using VecF4 = float __attribute__((vector_size(16)));
-using VecF8 = float __attribute__((vector_size(32)));
-using VecF16 = float __attribute__((vector_size(64)));
+using simd::VecF16;
+using simd::VecF4;
+using simd::VecF8;
 
 // 8 vectors x 1 register of outputs: 8 independent sums per column block, whose 128 rows of
 // M (8 KB at d = 128) stay in L1 across the tile (measured at d = 128, AVX-512: 84 GFLOP/s
