@@ -253,7 +253,7 @@ ShippedCodebook CodebookStore::default_codebook_for(int d, double rate,
     const std::vector<ShippedCodebook> all = shipped(d);
     const ShippedCodebook* best = nullptr;
     for (const ShippedCodebook& s : all) {
-        if (s.family != family || s.rate > rate + 1e-9) continue;
+        if (s.family != family || s.rate > rate + 1e-9 || s.N > k_max_default_N) continue;
         if (best == nullptr || s.rate > best->rate + 1e-12 ||
             (std::abs(s.rate - best->rate) <= 1e-12 && s.val_total_mse < best->val_total_mse))
             best = &s;

@@ -37,6 +37,9 @@ FibShape fib_shape_for(int d, double rate);
 int ladder_restarts(int N);
 
 // One shipped codebook file, as listed by CodebookStore::shipped().
+// Largest codebook a rate alone selects (default_codebook_for).
+inline constexpr int k_max_default_N = 1024;
+
 struct ShippedCodebook {
     std::string path;          // full path of the file
     std::string family;        // "fib" | "scalar"
@@ -81,8 +84,10 @@ public:
 
     // The shipped codebook of `family` for dimension d with the highest payload rate
     // <= rate + 1e-9, among equal rates the lowest validation total MSE (then the first
-    // path). When none is shipped for d at all and training is on (set_training), the fib
-    // codebook of fib_shape_for(d, rate) trained on the fly (trained_fib). Else UsageError,
+    // path); codebooks of more than k_max_default_N codewords (large-N entries, searched
+    // exhaustively 16x slower: ask for them by name, e.g. fib:k=4,N=4096,search=tree) are
+    // never the default. When none is shipped for d at all and training is on (set_training), the
+    // fib codebook of fib_shape_for(d, rate) trained on the fly (trained_fib). Else UsageError,
     // naming the exact fq-train command that makes one, e.g.
     //   fq-train fib --d 96 --k 4 --N 256 -o codebooks/d96/fib-k4-N256.json
     ShippedCodebook default_codebook_for(int d, double rate,
