@@ -43,6 +43,15 @@ for d in ${DIMS:-128 64 32 80 96 256}; do
         run codebooks/d$d/fib-k$k-N$N.json fib --d $d --k $k --N $N "${extra[@]}"
     done
 done
+# Large-N fib entries (issue 14), d = 64 and 128: k = 4 N = 4096 (3 bits) and k = 8 N = 4096
+# (1.5 bits), one restart (4-17 minutes each on 2 cores, exhaustive search in the fused
+# kernel). Never the default for a rate (CodebookStore::k_max_default_N): ask for them by name
+# and encode with the tree search, e.g. fib:k=4,N=4096,search=tree.
+for d in ${LARGE_N_DIMS:-128 64}; do
+    for k in 4 8; do
+        run codebooks/d$d/fib-k$k-N4096.json fib --d $d --k $k --N 4096 --restarts 1
+    done
+done
 # tcq (issue 11): L = 12 at 0.5, 1, 1.5, 2, 3, 4 bits per coordinate (K:V), every shipped d.
 for d in ${TCQ_DIMS:-64 128 32 80 96 256}; do
     for kv in 1:2 1:1 3:2 2:1 3:1 4:1; do

@@ -12,6 +12,7 @@
 
 #include "fq/codecs/nearest.hpp"
 #include "fq/io/codebook_file.hpp"
+#include "fq/io/codebook_store.hpp"
 #include "fq/io/tcq_file.hpp"
 #include "fq/source/spherical_beta.hpp"
 
@@ -91,8 +92,8 @@ TEST_SUITE("shipped_codebooks") {
                                   "tcq-L12-K2-V1", "tcq-L12-K3-V1", "tcq-L12-K4-V1"})
                 CHECK(fs::exists(dir / (std::string(f) + ".json")));
         }
-        CHECK(count == 6 * 16 - 1);
-        CHECK(tcq_count == 6 * 6 + 2);  // + L = 16 at 1 and 2 bits for d = 128
+        CHECK(count == 6 * 16 - 1 + 4);  // + k = 4 and 8 at N = 4096 for d = 64 and 128
+        CHECK(tcq_count == 6 * 6 + 2);   // + L = 16 at 1 and 2 bits for d = 128
     }
 
     TEST_CASE("tcq L = 12 ladder for d = 64 and 128 meets the issue's distortion targets") {
@@ -140,6 +141,21 @@ TEST_SUITE("shipped_codebooks") {
             INFO("d=" << key.first << " b=" << key.second << ": " << e.total << " +- " << e.se);
             CHECK(std::abs(e.total - value) < 4 * e.se);
             CHECK(e.se < 0.01 * value);
+        }
+    }
+
+    TEST_CASE("large-N entries: shipped for d = 64 and 128, below their ladder, never a default") {
+        const fq::io::CodebookStore store(k_dir);
+        for (const int d : {64, 128}) {
+            CAPTURE(d);
+            const auto k4 = load(d, "fib-k4-N4096.json"), k8 = load(d, "fib-k8-N4096.json");
+            CHECK(k4.rate == doctest::Approx(3.0));
+            CHECK(k8.rate == doctest::Approx(1.5));
+            // 3 bits: below the shipped 3-bit k = 3 N = 512 entry (validation distortion).
+            CHECK(k4.val_total_mse < load(d, "fib-k3-N512.json").val_total_mse);
+            // A rate alone never selects them (exhaustive search of 4096 codewords is slow).
+            CHECK(store.default_codebook_for(d, 3.0).N <= fq::io::k_max_default_N);
+            CHECK(store.default_codebook_for(d, 1.5).N <= fq::io::k_max_default_N);
         }
     }
 
