@@ -63,6 +63,23 @@ BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions h
     m_main_cw.assign(m_spec.main.codewords.begin(), m_spec.main.codewords.end());
     m_main_pack = IndexPacker(static_cast<std::uint32_t>(m_spec.main.N), m_blocks);
     m_main_bits = m_main_pack.bits();
+    m_header_bits = codecs::header_bits(m_header);
+    // Decoding table: for 1, 2 or 4 bits per index at a byte offset, every byte value's
+    // (8 / bits) codewords laid out as decoded, when that is at most 16 floats (scalar b <= 4,
+    // k = 2 N = 4 / 16, k = 4 N = 16): one copy per code byte instead of a shift per index.
+    if (byte_packable(m_main_pack, m_header_bits) && m_main_pack.group_bits() <= 4) {
+        const int bits = m_main_pack.group_bits(), per = 8 / bits;
+        if (per * k <= 16) {
+            m_byte_floats = per * k;
+            m_byte_table.resize(256 * static_cast<std::size_t>(m_byte_floats));
+            for (unsigned v = 0; v < 256; ++v)
+                for (int q = 0; q < per; ++q) {
+                    const unsigned j = (v >> (q * bits)) & ((1u << bits) - 1u);
+                    std::copy_n(&m_main_cw[static_cast<std::size_t>(j) * k], k,
+                                &m_byte_table[v * m_byte_floats + static_cast<std::size_t>(q) * k]);
+                }
+        }
+    }
     if (m_r > 0) {
         require(m_spec.tail.N >= 2, "block codec: tail codebook needs N >= 2");
         m_tail_search = NearestCodeword(m_spec.tail);
@@ -70,7 +87,6 @@ BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions h
         m_tail_pack = IndexPacker(static_cast<std::uint32_t>(m_spec.tail.N), 1);
         m_tail_bits = m_tail_pack.bits();
     }
-    m_header_bits = codecs::header_bits(m_header);
     m_bytes = (m_header_bits + m_main_bits + m_tail_bits + 7) / 8;
 }
 
@@ -164,7 +180,16 @@ void BlockVqCodec::decode_batch(const std::uint8_t* codes, std::size_t n, float*
             // index directly instead of a memcpy call per coordinate.
             const std::uint8_t* in = code + m_header_bits / 8;
             const int bits = m_main_pack.group_bits();
-            if (k == 1) {
+            if (m_byte_floats > 0) {
+                // Whole bytes through the table; the last byte may hold fewer indices.
+                const std::size_t floats = static_cast<std::size_t>(m_blocks) * k;
+                const auto bf = static_cast<std::size_t>(m_byte_floats);
+                std::size_t f = 0, byte = 0;
+                for (; f + bf <= floats; f += bf, ++byte)
+                    std::memcpy(zi + f, &m_byte_table[in[byte] * bf], sizeof(float) * bf);
+                if (f < floats)
+                    std::memcpy(zi + f, &m_byte_table[in[byte] * bf], sizeof(float) * (floats - f));
+            } else if (k == 1) {
                 for (int b = 0; b < m_blocks; ++b)
                     zi[b] = m_main_cw[unpack_one(in, static_cast<std::size_t>(b), bits)];
             } else {

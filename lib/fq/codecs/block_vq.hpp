@@ -78,6 +78,8 @@ private:
     NearestCodeword m_main_search, m_tail_search;
     TreeSearch m_main_tree;                   // search == tree only
     std::vector<float> m_main_cw, m_tail_cw;  // float codewords for decoding
+    std::vector<float> m_byte_table;          // 256 x m_byte_floats: a code byte's decoded floats
+    int m_byte_floats = 0;                    // 0: no table
     int m_blocks = 0, m_r = 0;
     std::size_t m_header_bits = 0, m_main_bits = 0, m_tail_bits = 0, m_bytes = 0;
     IndexPacker m_main_pack, m_tail_pack;
