@@ -335,8 +335,10 @@ TEST_SUITE("eval") {
             const Table& t = e->table;
             CHECK(t.text(2, "tensor") == "attn");
             CHECK(t.real(2, "queries") == static_cast<double>(w->queries));
+            // Scores are computed in float (metrics/attention.hpp): 1e-6 relative, against a
+            // plain double computation (observed differences ~3e-8).
             const auto close = [](double got, double exp) {
-                return std::fabs(got - exp) <= 1e-9 * std::fabs(exp) + 1e-12;
+                return std::fabs(got - exp) <= 1e-6 * std::fabs(exp) + 1e-12;
             };
             CHECK(close(t.real(2, "kl"), w->kl));
             CHECK(close(t.real(2, "top1"), w->top1));
