@@ -40,8 +40,8 @@ struct BlockVqSpec {
 namespace fq::codecs {
 
 // How the encoder finds each block's codeword: exhaustive (the nearest, NearestCodeword) or
-// tree (TreeSearch with its defaults: sqrt(N) parents, 4 probes; for large codebooks, at
-// most a small distortion loss). The decoder does not depend on it.
+// tree (TreeSearch with its defaults: sqrt(N) parents, 4 probes for k <= 4 else 8; for large
+// codebooks, at most a small distortion loss). The decoder does not depend on it.
 enum class BlockSearch { exhaustive, tree };
 
 class BlockVqCodec : public Codec {
