@@ -106,7 +106,9 @@ TEST_SUITE("tree search") {
         opt.parents = 4;
         opt.probes = 5;
         CHECK_THROWS(TreeSearch(cb, opt));
-        opt.probes = 0;
+        opt.probes = -1;
         CHECK_THROWS(TreeSearch(cb, opt));
+        opt.probes = 0;  // the default: 4 for k <= 4
+        CHECK(TreeSearch(cb, opt).probes() == 4);
     }
 }
