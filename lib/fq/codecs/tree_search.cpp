@@ -164,7 +164,7 @@ TreeSearch::TreeSearch(const BlockCodebook& cb, const TreeSearchOptions& opt)
     m_P = opt.parents > 0 ? opt.parents
                           : std::max(1, static_cast<int>(std::lround(std::sqrt(double(cb.N)))));
     require(m_P <= m_N, "tree search: more parents than codewords");
-    m_T = opt.probes > 0 ? opt.probes : (cb.k <= 4 ? 4 : 8);
+    m_T = opt.probes != 0 ? opt.probes : (cb.k <= 4 ? 4 : 8);
     require(m_T >= 1 && m_T <= m_P && m_T <= k_max_probes,
             "tree search: need 1 <= probes <= min(parents, " + std::to_string(k_max_probes) + ")");
     const int k = m_k, N = m_N, P = m_P;
