@@ -228,17 +228,17 @@ void run_eval(const EvalOptions& opts) {
     CodecLabel codec;
     double bytes_on_disk = k_nan;
     const double original_bytes = static_cast<double>(std::filesystem::file_size(opts.input));
-    DecodeFn decode;
+    HeadDecodeFn decode;
     ScoreFn scores;
     std::unique_ptr<CompressedSource> compressed;
     std::unique_ptr<io::KvDumpReader> decoded;
     if (!opts.compressed.empty()) {
-        // Decoded here in memory, dataset by dataset, from the container opened once; rates
+        // Decoded here in memory, one head at a time, from the container opened once; rates
         // from its attributes.
         bytes_on_disk = static_cast<double>(std::filesystem::file_size(opts.compressed));
         compressed = std::make_unique<CompressedSource>(opts.compressed, opts.codebooks);
         compressed_rates(*compressed, codec);
-        decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
+        decode = [&](const io::DatasetInfo& info, int h, const float*, float* out) {
             const auto& list = compressed->reader.datasets();
             const auto it =
                 std::find_if(list.begin(), list.end(),
@@ -249,12 +249,16 @@ void run_eval(const EvalOptions& opts) {
             if (it->heads != info.heads || it->tokens != info.tokens || it->d != info.d)
                 throw CorruptError(opts.compressed + ": " + info.path +
                                    ": shape differs from the original");
-            std::vector<float> out(static_cast<std::size_t>(info.heads) *
-                                   static_cast<std::size_t>(info.tokens) *
-                                   static_cast<std::size_t>(info.d));
-            compressed->reader.decode(*it, *compressed->codec(*it).codec,
-                                      io::Slab{0, it->heads, 0, it->tokens}, out.data());
-            return out;
+            // Slabs of whole checksum blocks (each block read and verified once without a
+            // window), about 2^20 values or more.
+            const std::int64_t B = std::max<std::int64_t>(1, it->block_tokens);
+            const std::int64_t want = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / it->d);
+            const std::int64_t step = (want + B - 1) / B * B;
+            const codecs::Codec& c = *compressed->codec(*it).codec;
+            for (std::int64_t t0 = 0; t0 < it->tokens; t0 += step)
+                compressed->reader.decode(
+                    *it, c, io::Slab{h, h + 1, t0, std::min(it->tokens, t0 + step)},
+                    out + static_cast<std::size_t>(t0) * static_cast<std::size_t>(it->d));
         };
         // Codecs with an inner-product estimator are scored by it, from the stored key codes.
         bool any_estimator = false;
@@ -288,7 +292,7 @@ void run_eval(const EvalOptions& opts) {
             };
     } else {
         decoded = std::make_unique<io::KvDumpReader>(opts.decoded);
-        decode = [&](const io::DatasetInfo& info, const std::vector<float>&) {
+        decode = [&](const io::DatasetInfo& info, int h, const float*, float* out) {
             const auto& list = decoded->datasets();
             if (std::none_of(list.begin(), list.end(),
                              [&](const io::DatasetInfo& x) { return x.path == info.path; }))
@@ -297,7 +301,10 @@ void run_eval(const EvalOptions& opts) {
             if (di.heads != info.heads || di.tokens != info.tokens || di.d != info.d)
                 throw CorruptError(opts.decoded + ": " + info.path +
                                    ": shape differs from the original");
-            return decoded->read_all(di);
+            const std::int64_t step = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / di.d);
+            for (std::int64_t t0 = 0; t0 < di.tokens; t0 += step)
+                decoded->read(di, io::Slab{h, h + 1, t0, std::min(di.tokens, t0 + step)},
+                              out + static_cast<std::size_t>(t0) * static_cast<std::size_t>(di.d));
         };
     }
     const DumpEvaluation ev = evaluate_dump(dump, decode, codec, opts.settings, scores);

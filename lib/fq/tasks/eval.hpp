@@ -61,6 +61,12 @@ struct CodecLabel {
 using DecodeFn =
     std::function<std::vector<float>(const io::DatasetInfo&, const std::vector<float>&)>;
 
+// Decoder of one head of a vector dataset: (info of the original dataset, head h, x: that
+// head's vectors (tokens, d) row-major float, out: its decoded vectors, (tokens, d)
+// row-major float). What fq-eval uses (a compressed file or a decoded dump read a slab at a
+// time): memory bounded by one head, not by the dataset.
+using HeadDecodeFn = std::function<void(const io::DatasetInfo&, int, const float*, float*)>;
+
 // Approximate scores for codecs that estimate inner products from their codes better than
 // through decoded vectors (codecs::InnerProductEstimator: qjl, scalar+qjl): (key dataset,
 // KV head h, q: (T, d) row-major float queries) -> (T, T) row-major double, entry (t, j) ~
@@ -98,6 +104,20 @@ const std::vector<std::string>& eval_columns();
 // shapes disagree.
 // With scores: attention metrics and the inner-product error use the estimated scores
 // (metrics::attention_metrics_from_scores); vector metrics still use the decoded keys.
+//
+// Streaming: layer by layer and, within a layer, one KV head at a time: its k, v (read a slab
+// at a time), k_hat, v_hat (decode) and, one query head at a time, q, all (tokens, d) float
+// in buffers reused from head to head; so memory is bounded by one head's five arrays, not by
+// the dump. Per-vector statistics are kept as mergeable moments over fixed chunks of tokens
+// (metrics::Moments), merged in (layer, head, chunk) order, and the smallest cosines
+// (metrics::LowTail) for the exact p5 and minimum: results independent of the slab size and
+// the thread count. Under an MPI run each rank evaluates whole layers and the root gathers
+// the statistics.
+DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const HeadDecodeFn& decode,
+                             const CodecLabel& codec, const EvalSettings& settings,
+                             const ScoreFn& scores = {});
+// The same with a whole-dataset decoder (in-memory round trips: sweep, plan, tests): each
+// dataset is read and decoded whole once, kept while its layer is evaluated.
 DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decode,
                              const CodecLabel& codec, const EvalSettings& settings,
                              const ScoreFn& scores = {});

@@ -1,9 +1,9 @@
 // evaluate_dump and the human summary: the metric core shared by `fq-eval` and
 // `fq-eval sweep`.
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <map>
+#include <span>
 #include <sstream>
 
 #include "fq/core/error.hpp"
@@ -13,126 +13,21 @@
 #include "fq/metrics/fidelity.hpp"
 #include "fq/metrics/stats.hpp"
 #include "fq/tasks/eval.hpp"
+#include "fq/tasks/eval_accumulators.hpp"
 
 namespace fq::tasks {
 
 namespace {
 
-// Per-vector values of one group (a head, a layer, everything) of one tensor.
-struct VectorAcc {
-    metrics::Accumulator mse, nmse, cos, ip_mean, ip_mean_sq;
-    double sq_error = 0;
-    void merge(const VectorAcc& o) {
-        mse.merge(o.mse);
-        nmse.merge(o.nmse);
-        cos.merge(o.cos);
-        ip_mean.merge(o.ip_mean);
-        ip_mean_sq.merge(o.ip_mean_sq);
-        sq_error += o.sq_error;
-    }
-};
+using detail::Accumulators;
+using detail::AttnAcc;
+using detail::k_p5;
+using detail::LowStats;
+using detail::VectorAcc;
 
-// Per-query values of one group of attention heads.
-struct AttnAcc {
-    metrics::Accumulator kl, top1, top5, score, prob, out;
-    void merge(const AttnAcc& o) {
-        kl.merge(o.kl);
-        top1.merge(o.top1);
-        top5.merge(o.top5);
-        score.merge(o.score);
-        prob.merge(o.prob);
-        out.merge(o.out);
-    }
-};
-
-// Accumulators as bytes (MPI gather): per entry its key, then each accumulator's values.
-void put(std::vector<std::uint8_t>& b, const void* p, std::size_t n) {
-    const auto* c = static_cast<const std::uint8_t*>(p);
-    b.insert(b.end(), c, c + n);
-}
-void put_values(std::vector<std::uint8_t>& b, const metrics::Accumulator& a) {
-    const std::uint64_t n = a.size();
-    put(b, &n, sizeof n);
-    put(b, a.values().data(), n * sizeof(double));
-}
-struct Bytes {
-    const std::vector<std::uint8_t>& b;
-    std::size_t at = 0;
-    void get(void* p, std::size_t n) {
-        if (n > b.size() - at) throw IoError("MPI: truncated accumulator message");
-        std::copy_n(b.data() + at, n, static_cast<std::uint8_t*>(p));
-        at += n;
-    }
-    void values(metrics::Accumulator& a) {
-        std::uint64_t n = 0;
-        get(&n, sizeof n);
-        if (n > (b.size() - at) / sizeof(double))
-            throw IoError("MPI: truncated accumulator message");
-        std::vector<double> v(n);
-        get(v.data(), n * sizeof(double));
-        a.add(v);
-    }
-};
-
-using Key = std::pair<int, int>;
-
-// An entry's accumulators in a fixed order, and its extra sum (for the bytes).
-std::array<metrics::Accumulator*, 5> parts(VectorAcc& a) {
-    return {&a.mse, &a.nmse, &a.cos, &a.ip_mean, &a.ip_mean_sq};
-}
-std::array<metrics::Accumulator*, 6> parts(AttnAcc& a) {
-    return {&a.kl, &a.top1, &a.top5, &a.score, &a.prob, &a.out};
-}
-double* extra(VectorAcc& a) {
-    return &a.sq_error;
-}
-double* extra(AttnAcc&) {
-    return nullptr;
-}
-
-template <class Acc>
-void put_map(std::vector<std::uint8_t>& b, std::map<Key, Acc>& m) {
-    const std::uint64_t n = m.size();
-    put(b, &n, sizeof n);
-    for (auto& [key, a] : m) {
-        put(b, &key.first, sizeof key.first);
-        put(b, &key.second, sizeof key.second);
-        for (const metrics::Accumulator* x : parts(a)) put_values(b, *x);
-        if (const double* e = extra(a)) put(b, e, sizeof *e);
-    }
-}
-
-template <class Acc>
-void get_map(Bytes& in, std::map<Key, Acc>& m) {
-    std::uint64_t n = 0;
-    in.get(&n, sizeof n);
-    for (std::uint64_t i = 0; i < n; ++i) {
-        Key key;
-        in.get(&key.first, sizeof key.first);
-        in.get(&key.second, sizeof key.second);
-        Acc& a = m[key];
-        for (metrics::Accumulator* x : parts(a)) in.values(*x);
-        if (double* e = extra(a)) in.get(e, sizeof *e);
-    }
-}
-
-// Under an MPI run: every rank's accumulators into the root's maps (the other ranks keep
-// theirs, unused: only the root reports). Keys never collide (whole layers per rank).
-void gather_accumulators(std::map<Key, VectorAcc>& kacc, std::map<Key, VectorAcc>& vacc,
-                         std::map<Key, AttnAcc>& aacc) {
-    if (io::mpi::size() == 1) return;
-    std::vector<std::uint8_t> b;
-    put_map(b, kacc);
-    put_map(b, vacc);
-    put_map(b, aacc);
-    const std::vector<std::vector<std::uint8_t>> all = io::mpi::gather(b);
-    for (std::size_t r = 1; r < all.size(); ++r) {
-        Bytes in{all[r]};
-        get_map(in, kacc);
-        get_map(in, vacc);
-        get_map(in, aacc);
-    }
-}
+// The fixed chunks (tokens of one head) per-vector values are accumulated in: the moments
+// depend on them, so they never depend on the slab size or the thread count.
+constexpr std::size_t k_stat_chunk = 1024;
 
 struct LayerData {
     const io::DatasetInfo* q = nullptr;
@@ -174,25 +69,24 @@ void add_vector_row(io::Table& t, const CodecLabel& codec, const char* tensor, i
     t.add_row();
     const std::size_t r = t.rows.size() - 1;
     set_common(t, r, codec, tensor, layer, head);
-    const auto mse = a.mse.summary();
-    const auto nmse = a.nmse.summary();
-    const auto cos = a.cos.summary();
-    t.set(r, "vectors", static_cast<std::int64_t>(mse.n));
+    const auto vectors = static_cast<double>(a.mse.count());
+    t.set(r, "vectors", static_cast<std::int64_t>(a.mse.count()));
     set_rate(t, r, rate);
     if (!std::isnan(rate.achieved_bits))
-        t.set(r, "bytes_coded", rate.achieved_bits * static_cast<double>(mse.n) * d / 8.0);
-    t.set(r, "bytes_raw_f16", 2.0 * static_cast<double>(mse.n) * d);
-    t.set(r, "mse", mse.mean);
-    t.set(r, "mse_se", mse.std_error);
-    t.set(r, "nmse", nmse.mean);
-    t.set(r, "nmse_se", nmse.std_error);
+        t.set(r, "bytes_coded", rate.achieved_bits * vectors * d / 8.0);
+    t.set(r, "bytes_raw_f16", 2.0 * vectors * d);
+    t.set(r, "mse", a.mse.mean());
+    t.set(r, "mse_se", a.mse.std_error());
+    const double nmse = a.nmse.mean();
+    t.set(r, "nmse", nmse);
+    t.set(r, "nmse_se", a.nmse.std_error());
     const double bits = std::isnan(rate.nominal_bits) ? rate.achieved_bits : rate.nominal_bits;
-    if (!std::isnan(bits) && nmse.mean > 0)
-        t.set(r, "db_above_shannon", metrics::db_above_shannon(nmse.mean, bits));
-    t.set(r, "cos_mean", cos.mean);
-    t.set(r, "cos_se", cos.std_error);
-    t.set(r, "cos_p5", cos.p5);
-    t.set(r, "cos_min", cos.min);
+    if (!std::isnan(bits) && nmse > 0)
+        t.set(r, "db_above_shannon", metrics::db_above_shannon(nmse, bits));
+    t.set(r, "cos_mean", a.cos.mean());
+    t.set(r, "cos_se", a.cos.std_error());
+    t.set(r, "cos_p5", a.cos_low.p5);
+    t.set(r, "cos_min", a.cos_low.min);
     if (a.ip_mean.size() > 0) {
         const auto b = a.ip_mean.summary();
         const auto ms = a.ip_mean_sq.summary();
@@ -268,8 +162,43 @@ private:
     std::vector<std::vector<float>> m_copies;
 };
 
-const float* head_ptr(const std::vector<float>& x, int h, std::int64_t T, int d) {
-    return x.data() + static_cast<std::size_t>(h) * static_cast<std::size_t>(T) * d;
+// Tokens per read of a dump: slabs of about 2^20 values whatever d, so the reader's
+// buffers stay small (the values land in the head's buffer).
+std::int64_t read_tokens(int d) {
+    return std::max<std::int64_t>(1, (std::int64_t{1} << 20) / d);
+}
+
+// Head h of info's dataset into out: (tokens, d) row-major float, read a slab at a time and
+// checked finite (NaN/Inf reported at their head and token).
+void read_head(const io::KvDumpReader& dump, const io::DatasetInfo& info, int h, float* out) {
+    const auto d = static_cast<std::size_t>(info.d);
+    const std::int64_t step = read_tokens(info.d);
+    for (std::int64_t t0 = 0; t0 < info.tokens; t0 += step) {
+        const io::Slab slab{h, h + 1, t0, std::min(info.tokens, t0 + step)};
+        float* x = out + static_cast<std::size_t>(t0) * d;
+        dump.read(info, slab, x);
+        io::check_finite(x, slab, info.d, dump.path(), info.path);
+    }
+}
+
+// The per-vector statistics of one head: x, x_hat (T, d) row-major float. Moments over fixed
+// chunks of k_stat_chunk tokens in token order; its cosines into its own tail (p5, minimum)
+// and into its layer's and the whole dump's (layer_low, all_low).
+void add_head_fidelity(VectorAcc& a, metrics::LowTail& layer_low, metrics::LowTail& all_low,
+                       const float* x, const float* x_hat, std::size_t T, std::size_t d) {
+    const metrics::VectorFidelity f = metrics::vector_fidelity(x, x_hat, T, d);
+    for (double e : f.sq_error) a.sq_error += e;
+    for (std::size_t c0 = 0; c0 < T; c0 += k_stat_chunk) {
+        const std::size_t n = std::min(k_stat_chunk, T - c0);
+        a.mse.add(std::span(f.mse).subspan(c0, n));
+        a.nmse.add(std::span(f.nmse).subspan(c0, n));
+        a.cos.add(std::span(f.cosine).subspan(c0, n));
+    }
+    metrics::LowTail head(metrics::LowTail::keep_for(k_p5, T));
+    head.add(f.cosine);
+    a.cos_low = LowStats::of(head);
+    layer_low.add(f.cosine);
+    all_low.add(f.cosine);
 }
 
 }  // namespace
@@ -317,7 +246,7 @@ const std::vector<std::string>& eval_columns() {
     return cols;
 }
 
-DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decode,
+DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const HeadDecodeFn& decode,
                              const CodecLabel& codec, const EvalSettings& settings,
                              const ScoreFn& scores) {
     std::map<int, LayerData> layers;
@@ -330,12 +259,14 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     DumpEvaluation ev;
     ev.table.columns = eval_columns();
     bool any_q = false, all_q = true;
+    std::uint64_t vectors = 0;  // K vectors in the dump (V has as many): sizes the cosine tails
     for (const auto& [layer, L] : layers) {
         if (!L.k || !L.v)
             throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
                                ": needs both k and v datasets");
         any_q = any_q || L.q;
         all_q = all_q && L.q;
+        vectors += static_cast<std::uint64_t>(L.k->heads) * static_cast<std::uint64_t>(L.k->tokens);
     }
     if (layers.empty()) throw CorruptError(dump.path() + ": no k/v datasets");
     if (any_q && !all_q)
@@ -343,12 +274,14 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     ev.queries_in_dump = all_q;
     ev.estimated_scores = static_cast<bool>(scores);
 
-    std::map<std::pair<int, int>, VectorAcc> kacc, vacc;  // (layer, kv head)
-    std::map<std::pair<int, int>, AttnAcc> aacc;          // (layer, query head)
+    Accumulators acc;
+    acc.k_all = acc.v_all = metrics::LowTail(metrics::LowTail::keep_for(k_p5, vectors));
     io::Sequences seqs;
     std::vector<std::vector<std::size_t>> seq_positions;  // per sequence, its query positions
     std::int64_t layer_index = 0;                         // MPI: whose layer
     std::exception_ptr failure;  // MPI: this rank's failure, agreed on after the layers
+    // One KV head's arrays, (T, d) row-major float each, reused from head to head.
+    std::vector<float> q, k, v, k_hat, v_hat;
 
     for (const auto& [layer, L] : layers) {
         const io::DatasetInfo& ki = *L.k;
@@ -388,106 +321,108 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
         // accumulator below is one rank's, so gathering them gives the serial numbers).
         if (!io::mpi::owns(layer_index++) || failure) continue;
         try {
-            const std::vector<float> k = dump.read_all(ki);
-            const std::vector<float> v = dump.read_all(vi);
-            io::check_finite(k.data(), io::full_slab(ki), d, dump.path(), ki.path);
-            io::check_finite(v.data(), io::full_slab(vi), d, dump.path(), vi.path);
-            std::vector<float> q;
-            if (L.q) {
-                q = dump.read_all(*L.q);
-                io::check_finite(q.data(), io::full_slab(*L.q), d, dump.path(), L.q->path);
-            }
-            const std::vector<float> k_hat = decode(ki, k);
-            const std::vector<float> v_hat = decode(vi, v);
-            const std::size_t per_head = static_cast<std::size_t>(T) * d;
-            if (k_hat.size() != k.size() || v_hat.size() != v.size())
-                throw CorruptError(dump.path() + ": layer " + std::to_string(layer) +
-                                   ": decoded tensor has the wrong size");
-            io::check_finite(k_hat.data(), io::full_slab(ki), d, "decoded", ki.path);
-            io::check_finite(v_hat.data(), io::full_slab(vi), d, "decoded", vi.path);
+            const auto Tn = static_cast<std::size_t>(T);
+            const auto dd = static_cast<std::size_t>(d);
+            const std::size_t per_head = Tn * dd;
+            for (auto* x : {&k, &v, &k_hat, &v_hat}) x->resize(per_head);
+            if (L.q) q.resize(per_head);
+            // GQA: the query heads reading each KV head, in increasing order.
+            std::vector<std::vector<int>> queries_of(static_cast<std::size_t>(n_kv));
+            for (int qh = 0; qh < n_q; ++qh)
+                queries_of[metrics::kv_head_for_query_head(static_cast<std::size_t>(qh),
+                                                           static_cast<std::size_t>(n_q),
+                                                           static_cast<std::size_t>(n_kv))]
+                    .push_back(qh);
+            // The layer's smallest cosines (its p5 and minimum).
+            const std::size_t keep_layer = metrics::LowTail::keep_for(
+                k_p5, static_cast<std::uint64_t>(n_kv) * static_cast<std::uint64_t>(T));
+            metrics::LowTail klayer(keep_layer), vlayer(keep_layer);
 
             for (int h = 0; h < n_kv; ++h) {
-                for (int which = 0; which < 2; ++which) {
-                    const auto& x = which == 0 ? k : v;
-                    const auto& xh = which == 0 ? k_hat : v_hat;
-                    auto f = metrics::vector_fidelity(head_ptr(x, h, T, d), head_ptr(xh, h, T, d),
-                                                      static_cast<std::size_t>(T), d);
-                    VectorAcc& a = (which == 0 ? kacc : vacc)[{layer, h}];
-                    a.mse.add(f.mse);
-                    a.nmse.add(f.nmse);
-                    a.cos.add(f.cosine);
-                    for (double e : f.sq_error) a.sq_error += e;
-                }
-            }
-            for (int qh = 0; qh < n_q; ++qh) {
-                const int h = static_cast<int>(metrics::kv_head_for_query_head(
-                    static_cast<std::size_t>(qh), static_cast<std::size_t>(n_q),
-                    static_cast<std::size_t>(n_kv)));
-                const float* qp = L.q ? head_ptr(q, qh, T, d) : head_ptr(k, h, T, d);
-                VectorAcc& a = kacc[{layer, h}];
-                AttnAcc& at = aacc[{layer, qh}];
-                const auto Tn = static_cast<std::size_t>(T);
-                const std::vector<double> S = scores ? scores(ki, h, qp) : std::vector<double>();
-                if (scores && S.size() != Tn * Tn)
-                    throw UsageError("estimated scores of " + ki.path + " have the wrong size");
-                // Causal attention within each sequence: its tokens as a T_s-token sequence.
-                for (std::size_t si = 0; si < seqs.count(); ++si) {
-                    const std::vector<std::int64_t>& tok = seqs.tokens[si];
-                    const std::size_t n = tok.size();
-                    const SequenceRows rows(tok, d,
-                                            {qp, head_ptr(k, h, T, d), head_ptr(v, h, T, d),
-                                             head_ptr(k_hat, h, T, d), head_ptr(v_hat, h, T, d)});
-                    const float *qs = rows.get(0), *ks = rows.get(1), *vs = rows.get(2),
-                                *khs = rows.get(3), *vhs = rows.get(4);
-                    metrics::AttentionOptions aopts;
-                    aopts.positions = seq_positions[si];
-                    metrics::AttentionMetrics m;
-                    if (scores) {
-                        // Estimated scores: the inner-product error is estimate - exact over the
-                        // causal pairs of each evaluated query, averaged per query as below.
-                        std::vector<double> Ss(n * n);
-                        for (std::size_t i = 0; i < n; ++i)
-                            for (std::size_t j = 0; j <= i; ++j)
-                                Ss[i * n + j] = S[static_cast<std::size_t>(tok[i]) * Tn +
-                                                  static_cast<std::size_t>(tok[j])];
-                        for (std::size_t t : aopts.positions) {
-                            double sum = 0, sum_sq = 0;
-                            for (std::size_t j = 0; j <= t; ++j) {
-                                double exact = 0;
-                                for (int i = 0; i < d; ++i)
-                                    exact += static_cast<double>(qs[t * d + i]) * ks[j * d + i];
-                                const double e = Ss[t * n + j] - exact;
-                                sum += e;
-                                sum_sq += e * e;
+                const io::Slab head{h, h + 1, 0, T};
+                read_head(dump, ki, h, k.data());
+                read_head(dump, vi, h, v.data());
+                decode(ki, h, k.data(), k_hat.data());
+                io::check_finite(k_hat.data(), head, d, "decoded", ki.path);
+                decode(vi, h, v.data(), v_hat.data());
+                io::check_finite(v_hat.data(), head, d, "decoded", vi.path);
+                VectorAcc& a = acc.k[{layer, h}];
+                add_head_fidelity(a, klayer, acc.k_all, k.data(), k_hat.data(), Tn, dd);
+                add_head_fidelity(acc.v[{layer, h}], vlayer, acc.v_all, v.data(), v_hat.data(), Tn,
+                                  dd);
+
+                for (const int qh : queries_of[static_cast<std::size_t>(h)]) {
+                    if (L.q) read_head(dump, *L.q, qh, q.data());
+                    const float* qp = L.q ? q.data() : k.data();
+                    AttnAcc& at = acc.attn[{layer, qh}];
+                    const std::vector<double> S =
+                        scores ? scores(ki, h, qp) : std::vector<double>();
+                    if (scores && S.size() != Tn * Tn)
+                        throw UsageError("estimated scores of " + ki.path + " have the wrong size");
+                    // Causal attention within each sequence: its tokens as a T_s-token
+                    // sequence.
+                    for (std::size_t si = 0; si < seqs.count(); ++si) {
+                        const std::vector<std::int64_t>& tok = seqs.tokens[si];
+                        const std::size_t n = tok.size();
+                        const SequenceRows rows(
+                            tok, d, {qp, k.data(), v.data(), k_hat.data(), v_hat.data()});
+                        const float *qs = rows.get(0), *ks = rows.get(1), *vs = rows.get(2),
+                                    *khs = rows.get(3), *vhs = rows.get(4);
+                        metrics::AttentionOptions aopts;
+                        aopts.positions = seq_positions[si];
+                        metrics::AttentionMetrics m;
+                        if (scores) {
+                            // Estimated scores: the inner-product error is estimate - exact
+                            // over the causal pairs of each evaluated query, averaged per query
+                            // as below.
+                            std::vector<double> Ss(n * n);
+                            for (std::size_t i = 0; i < n; ++i)
+                                for (std::size_t j = 0; j <= i; ++j)
+                                    Ss[i * n + j] = S[static_cast<std::size_t>(tok[i]) * Tn +
+                                                      static_cast<std::size_t>(tok[j])];
+                            for (std::size_t t : aopts.positions) {
+                                double sum = 0, sum_sq = 0;
+                                for (std::size_t j = 0; j <= t; ++j) {
+                                    double exact = 0;
+                                    for (int i = 0; i < d; ++i)
+                                        exact += static_cast<double>(
+                                                     qs[t * dd + static_cast<std::size_t>(i)]) *
+                                                 ks[j * dd + static_cast<std::size_t>(i)];
+                                    const double e = Ss[t * n + j] - exact;
+                                    sum += e;
+                                    sum_sq += e * e;
+                                }
+                                a.ip_mean.add(sum / static_cast<double>(t + 1));
+                                a.ip_mean_sq.add(sum_sq / static_cast<double>(t + 1));
                             }
-                            a.ip_mean.add(sum / static_cast<double>(t + 1));
-                            a.ip_mean_sq.add(sum_sq / static_cast<double>(t + 1));
+                            m = metrics::attention_metrics_from_scores(
+                                qs, ks, vs, metrics::score_rows_from_matrix(Ss.data(), n), vhs, n,
+                                dd, aopts);
+                        } else {
+                            // The inner-product error from the attention pass's own sums of
+                            // e = q.(k - k_hat) (one pass over the scores instead of two).
+                            m = metrics::attention_metrics(qs, ks, vs, khs, vhs, n, dd, aopts);
+                            const auto ip = metrics::inner_product_error_from(m);
+                            a.ip_mean.add(ip.query_mean);
+                            a.ip_mean_sq.add(ip.query_mean_sq);
                         }
-                        m = metrics::attention_metrics_from_scores(
-                            qs, ks, vs, metrics::score_rows_from_matrix(Ss.data(), n), vhs, n, d,
-                            aopts);
-                    } else {
-                        const auto ip = metrics::inner_product_error(
-                            qs, n, ks, khs, n, d, metrics::PairSet::causal, aopts.positions);
-                        a.ip_mean.add(ip.query_mean);
-                        a.ip_mean_sq.add(ip.query_mean_sq);
-                        m = metrics::attention_metrics(qs, ks, vs, khs, vhs, n, d, aopts);
+                        at.kl.add(m.kl);
+                        at.top1.add(m.top1);
+                        at.top5.add(m.top5);
+                        at.score.add(m.score_cosine);
+                        at.prob.add(m.probability_cosine);
+                        at.out.add(m.output_cosine);
                     }
-                    at.kl.add(m.kl);
-                    at.top1.add(m.top1);
-                    at.top5.add(m.top5);
-                    at.score.add(m.score_cosine);
-                    at.prob.add(m.probability_cosine);
-                    at.out.add(m.output_cosine);
                 }
             }
-            (void)per_head;
+            acc.k_layer[layer] = LowStats::of(klayer);
+            acc.v_layer[layer] = LowStats::of(vlayer);
         } catch (...) {
             failure = std::current_exception();
         }
     }
     io::mpi::agree(failure);
-    gather_accumulators(kacc, vacc, aacc);
+    gather_accumulators(acc);
 
     // Rows: overall (K, V, attention), then per layer, then per layer and head.
     const RateInfo arate = combined_rate(codec.k, codec.v);
@@ -495,13 +430,17 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
     AttnAcc aall;
     std::map<int, VectorAcc> klay, vlay;
     std::map<int, AttnAcc> alay;
-    for (const auto& [key, a] : kacc) kall.merge(a), klay[key.first].merge(a);
-    for (const auto& [key, a] : vacc) vall.merge(a), vlay[key.first].merge(a);
-    for (const auto& [key, a] : aacc) aall.merge(a), alay[key.first].merge(a);
+    for (const auto& [key, a] : acc.k) kall.merge(a), klay[key.first].merge(a);
+    for (const auto& [key, a] : acc.v) vall.merge(a), vlay[key.first].merge(a);
+    for (const auto& [key, a] : acc.attn) aall.merge(a), alay[key.first].merge(a);
+    kall.cos_low = LowStats::of(acc.k_all);
+    vall.cos_low = LowStats::of(acc.v_all);
+    for (const auto& [layer, low] : acc.k_layer) klay[layer].cos_low = low;
+    for (const auto& [layer, low] : acc.v_layer) vlay[layer].cos_low = low;
     ev.sq_error_k = kall.sq_error;
     ev.sq_error_v = vall.sq_error;
-    ev.raw_f16_bytes_k = 2.0 * static_cast<double>(kall.mse.size()) * ev.d;
-    ev.raw_f16_bytes_v = 2.0 * static_cast<double>(vall.mse.size()) * ev.d;
+    ev.raw_f16_bytes_k = 2.0 * static_cast<double>(kall.mse.count() + kall.mse.skipped()) * ev.d;
+    ev.raw_f16_bytes_v = 2.0 * static_cast<double>(vall.mse.count() + vall.mse.skipped()) * ev.d;
     io::Table& t = ev.table;
     add_vector_row(t, codec, "k", -1, -1, kall, codec.k, ev.d);
     add_vector_row(t, codec, "v", -1, -1, vall, codec.v, ev.d);
@@ -514,13 +453,38 @@ DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decod
         add_vector_row(t, codec, "v", layer, -1, vlay[layer], rate_v(layer), ev.d);
         add_attn_row(t, codec, layer, -1, alay[layer], rate_a(layer));
     }
-    for (const auto& [key, a] : kacc)
+    for (const auto& [key, a] : acc.k)
         add_vector_row(t, codec, "k", key.first, key.second, a, rate_k(key.first), ev.d);
-    for (const auto& [key, a] : vacc)
+    for (const auto& [key, a] : acc.v)
         add_vector_row(t, codec, "v", key.first, key.second, a, rate_v(key.first), ev.d);
-    for (const auto& [key, a] : aacc)
+    for (const auto& [key, a] : acc.attn)
         add_attn_row(t, codec, key.first, key.second, a, rate_a(key.first));
     return ev;
+}
+
+DumpEvaluation evaluate_dump(const io::KvDumpReader& dump, const DecodeFn& decode,
+                             const CodecLabel& codec, const EvalSettings& settings,
+                             const ScoreFn& scores) {
+    // The decoded datasets of the layer being evaluated, each decoded whole once.
+    std::map<std::string, std::vector<float>> decoded;
+    int decoded_layer = -1;
+    const HeadDecodeFn by_head = [&](const io::DatasetInfo& info, int h, const float*, float* out) {
+        if (info.layer != decoded_layer) decoded.clear(), decoded_layer = info.layer;
+        auto it = decoded.find(info.path);
+        if (it == decoded.end()) {
+            const std::vector<float> x = dump.read_all(info);
+            io::check_finite(x.data(), io::full_slab(info), info.d, dump.path(), info.path);
+            std::vector<float> y = decode(info, x);
+            if (y.size() != x.size())
+                throw CorruptError(dump.path() + ": layer " + std::to_string(info.layer) +
+                                   ": decoded tensor has the wrong size");
+            it = decoded.emplace(info.path, std::move(y)).first;
+        }
+        const std::size_t per_head =
+            static_cast<std::size_t>(info.tokens) * static_cast<std::size_t>(info.d);
+        std::copy_n(it->second.data() + static_cast<std::size_t>(h) * per_head, per_head, out);
+    };
+    return evaluate_dump(dump, by_head, codec, settings, scores);
 }
 
 io::ResultClaim claim_of(const DumpEvaluation& ev, const CodecLabel& codec) {

@@ -247,3 +247,38 @@ TEST_CASE("fidelity: results are byte-identical for 1 and 2 threads") {
     CHECK(std::memcmp(&e1.sum_4, &e2.sum_4, sizeof(double)) == 0);
     CHECK(std::memcmp(e1.query_mean.data(), e2.query_mean.data(), m * sizeof(double)) == 0);
 }
+
+TEST_CASE("inner_product_error: many keys (several key blocks) against naive pairs") {
+    // n spans several blocks of keys (the error matrix is computed a block at a time); rows
+    // sit at block edges.
+    const std::size_t n = 9000, d = 4;
+    const auto q = randn(n * d, 40), k = randn(n * d, 41), noise = randn(n * d, 42, 0.1f);
+    std::vector<float> kh(n * d);
+    for (std::size_t i = 0; i < n * d; ++i) kh[i] = k[i] + noise[i];
+    const std::vector<std::size_t> rows = {0, 2047, 2048, 4095, 4096, 6143, 8999};
+    for (bool causal : {false, true}) {
+        CAPTURE(causal);
+        const NaiveIp ref = naive_ip(q, k, kh, n, d, causal, rows);
+        const InnerProductError got = inner_product_error(
+            q.data(), n, k.data(), kh.data(), n, d, causal ? PairSet::causal : PairSet::all, rows);
+        CHECK(got.pairs == ref.pairs);
+        CHECK(got.bias() == doctest::Approx(ref.bias).epsilon(1e-10));
+        CHECK(got.rmse() == doctest::Approx(ref.rmse).epsilon(1e-10));
+        CHECK(got.rmse_se() == doctest::Approx(ref.rmse_se).epsilon(1e-9));
+    }
+    // Byte-identical for 1 and 2 threads with many work items.
+    std::vector<std::size_t> many;
+    for (std::size_t t = 5; t < n; t += 61) many.push_back(t);
+    const int saved = fq::core::max_threads();
+    fq::core::set_threads(1);
+    const InnerProductError e1 =
+        inner_product_error(q.data(), n, k.data(), kh.data(), n, d, PairSet::causal, many);
+    fq::core::set_threads(2);
+    const InnerProductError e2 =
+        inner_product_error(q.data(), n, k.data(), kh.data(), n, d, PairSet::causal, many);
+    fq::core::set_threads(saved);
+    CHECK(std::memcmp(&e1.sum_sq, &e2.sum_sq, sizeof(double)) == 0);
+    CHECK(std::memcmp(&e1.sum_4, &e2.sum_4, sizeof(double)) == 0);
+    CHECK(std::memcmp(e1.query_mean.data(), e2.query_mean.data(), many.size() * sizeof(double)) ==
+          0);
+}

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "fq/core/error.hpp"
@@ -122,4 +123,98 @@ TEST_CASE("Accumulator: merging in any order gives byte-identical summaries") {
     self.merge(self);
     CHECK(self.size() == 154);
     CHECK(self.summary().mean == doctest::Approx(c.summary().mean).epsilon(1e-15));
+}
+
+TEST_CASE("Moments: the summary's mean and standard error from chunks, merged in a fixed order") {
+    fq::core::Rng rng(13);
+    std::vector<double> v(10007);
+    for (auto& x : v) x = 0.95 + 0.01 * rng.normal();  // cosine-like: near-equal values
+    v[17] = std::numeric_limits<double>::quiet_NaN();
+    const Summary s = summarize(v);
+    const auto chunked = [&](std::size_t chunk) {
+        fq::metrics::Moments m;
+        for (std::size_t i = 0; i < v.size(); i += chunk)
+            m.add(std::span(v).subspan(i, std::min(chunk, v.size() - i)));
+        return m;
+    };
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{1024}, v.size()}) {
+        CAPTURE(chunk);
+        const fq::metrics::Moments m = chunked(chunk);
+        CHECK(m.count() == s.n);
+        CHECK(m.skipped() == 1);
+        CHECK(m.mean() == doctest::Approx(s.mean).epsilon(1e-15));
+        CHECK(m.std_error() == doctest::Approx(s.std_error).epsilon(1e-12));
+    }
+    // The same chunks grouped differently before merging: the same to rounding.
+    fq::metrics::Moments a, b, ab, whole = chunked(1024);
+    for (std::size_t i = 0; i < 5 * 1024; i += 1024) a.add(std::span(v).subspan(i, 1024));
+    for (std::size_t i = 5 * 1024; i < v.size(); i += 1024)
+        b.add(std::span(v).subspan(i, std::min<std::size_t>(1024, v.size() - i)));
+    ab.merge(a);
+    ab.merge(b);
+    CHECK(ab.mean() == doctest::Approx(whole.mean()).epsilon(1e-15));
+    CHECK(ab.std_error() == doctest::Approx(whole.std_error()).epsilon(1e-13));
+    const fq::metrics::Moments copy = fq::metrics::Moments::from_state(ab.state());
+    CHECK(std::memcmp(&copy, &ab, sizeof copy) == 0);
+    fq::metrics::Moments self = a;
+    self.merge(self);
+    CHECK(self.count() == 2 * a.count());
+    CHECK(self.mean() == doctest::Approx(a.mean()).epsilon(1e-15));
+
+    fq::metrics::Moments empty, one;
+    CHECK(std::isnan(empty.mean()));
+    one.add(std::vector<double>{2.5});
+    CHECK(one.mean() == 2.5);
+    CHECK(std::isnan(one.std_error()));
+    CHECK_THROWS_AS(one.add(std::vector<double>{INFINITY}), fq::NumericError);
+}
+
+TEST_CASE("LowTail: the summary's exact p5 and minimum from the smallest values") {
+    fq::core::Rng rng(21);
+    for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{21}, std::size_t{4099},
+                          std::size_t{100003}}) {
+        CAPTURE(n);
+        std::vector<double> v(n);
+        for (auto& x : v) x = rng.normal();
+        const Summary s = summarize(v);
+        // Pieces merged into a tail sized for all n values (as layers into the total).
+        const std::size_t keep = fq::metrics::LowTail::keep_for(0.05, n);
+        fq::metrics::LowTail all(keep);
+        for (std::size_t i = 0; i < n; i += 997) {
+            fq::metrics::LowTail piece(keep);
+            piece.add(std::span(v).subspan(i, std::min<std::size_t>(997, n - i)));
+            all.merge(piece);
+        }
+        CHECK(all.count() == n);
+        CHECK(all.quantile(0.05) == s.p5);
+        CHECK(all.min() == s.min);
+        fq::metrics::LowTail direct(keep);  // one stream: trimmed, later values skipped
+        direct.add(v);
+        CHECK(direct.count() == n);
+        CHECK(direct.quantile(0.05) == s.p5);
+        CHECK(direct.min() == s.min);
+        CHECK(all.smallest().size() == std::min(n, keep));
+        const fq::metrics::LowTail back =
+            fq::metrics::LowTail::restore(all.capacity(), all.count(), all.smallest());
+        CHECK(back.quantile(0.05) == s.p5);
+        fq::metrics::LowTail adopted;  // a default tail takes the capacity it is merged with
+        adopted.merge(back);
+        CHECK(adopted.quantile(0.05) == s.p5);
+        if (n > 100) {
+            CHECK(keep < n / 10);
+            CHECK_THROWS_AS(all.quantile(0.5), fq::UsageError);  // beyond the values kept
+        }
+    }
+    fq::metrics::LowTail t(fq::metrics::LowTail::keep_for(0.05, 10));
+    CHECK(std::isnan(t.quantile(0.05)));
+    CHECK(std::isnan(t.min()));
+    t.add(std::vector<double>{3, std::numeric_limits<double>::quiet_NaN(), 1, 2});
+    CHECK(t.count() == 3);
+    CHECK(t.min() == 1);
+    CHECK(t.quantile(0.05) == summarize(std::vector<double>{3, 1, 2}).p5);
+    fq::metrics::LowTail small(2), big(fq::metrics::LowTail::keep_for(0.05, 1000));
+    std::vector<double> many(100);
+    for (std::size_t i = 0; i < many.size(); ++i) many[i] = static_cast<double>(i);
+    small.add(many);
+    CHECK_THROWS_AS(big.merge(small), fq::UsageError);  // small dropped values big needs
 }

@@ -13,9 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "fq/core/parallel.hpp"
 #include "fq/core/rng.hpp"
 #include "fq/io/kv_dump.hpp"
 #include "fq/io/report.hpp"
+#include "fq/metrics/fidelity.hpp"
+#include "fq/metrics/stats.hpp"
 #include "fq/tasks/decode.hpp"
 #include "fq/tasks/encode.hpp"
 #include "fq/tasks/eval.hpp"
@@ -353,5 +356,82 @@ TEST_SUITE("eval") {
         // Across sequences the answer is another one.
         CHECK(want1.kl > 1.2 * want.kl);
         CHECK(std::fabs(want1.out - want.out) > 1e-3);
+    }
+
+    TEST_CASE(
+        "evaluate_dump streams head by head: any thread count, same as whole datasets, "
+        "vector rows as summarize() over every vector") {
+        const fq::io::KvDumpReader dump(k_sample);
+        fq::tasks::CodecLabel codec;
+        const auto g = [](float x) { return x + 0.05f * std::sin(7.0f * x) - 0.01f; };
+        const fq::tasks::HeadDecodeFn by_head = [&](const fq::io::DatasetInfo& info, int,
+                                                    const float* x, float* out) {
+            const std::size_t n = static_cast<std::size_t>(info.tokens) * info.d;
+            for (std::size_t i = 0; i < n; ++i) out[i] = g(x[i]);
+        };
+        const fq::tasks::DecodeFn whole = [&](const fq::io::DatasetInfo&,
+                                              const std::vector<float>& x) {
+            std::vector<float> y(x.size());
+            for (std::size_t i = 0; i < x.size(); ++i) y[i] = g(x[i]);
+            return y;
+        };
+        fq::tasks::EvalSettings settings;
+        settings.stride = 3;
+        const int saved = fq::core::max_threads();
+        fq::core::set_threads(1);
+        const auto ev1 = fq::tasks::evaluate_dump(dump, by_head, codec, settings);
+        fq::core::set_threads(2);
+        const auto ev2 = fq::tasks::evaluate_dump(dump, by_head, codec, settings);
+        const auto ev3 = fq::tasks::evaluate_dump(dump, whole, codec, settings);
+        fq::core::set_threads(saved);
+        const std::string j1 = fq::io::to_json(ev1.table).dump();
+        CHECK(j1 == fq::io::to_json(ev2.table).dump());
+        CHECK(j1 == fq::io::to_json(ev3.table).dump());
+
+        // The K rows (overall, layer 1, layer 1 head 1) against summarize() over their vectors.
+        const Table& t = ev1.table;
+        const auto row_of = [&](const std::string& layer, const std::string& head) {
+            for (std::size_t r = 0; r < t.rows.size(); ++r)
+                if (t.text(r, "tensor") == "k" && t.text(r, "layer") == layer &&
+                    t.text(r, "head") == head)
+                    return r;
+            FAIL("no row");
+            return std::size_t{0};
+        };
+        std::vector<double> all[3], layer1[3], head11[3];  // mse, nmse, cos
+        for (const auto& info : dump.datasets()) {
+            if (info.kind != fq::io::KvKind::k) continue;
+            const std::vector<float> x = dump.read_all(info);
+            std::vector<float> y(x.size());
+            for (std::size_t i = 0; i < x.size(); ++i) y[i] = g(x[i]);
+            const auto f = fq::metrics::vector_fidelity(
+                x.data(), y.data(), static_cast<std::size_t>(info.heads) * info.tokens, info.d);
+            const auto T = static_cast<std::size_t>(info.tokens);
+            for (int m = 0; m < 3; ++m) {
+                const auto& v = m == 0 ? f.mse : m == 1 ? f.nmse : f.cosine;
+                all[m].insert(all[m].end(), v.begin(), v.end());
+                if (info.layer == 1) {
+                    layer1[m].insert(layer1[m].end(), v.begin(), v.end());
+                    head11[m].insert(head11[m].end(), v.begin() + T, v.begin() + 2 * T);
+                }
+            }
+        }
+        for (const auto& [row, values] :
+             {std::pair{row_of("all", "all"), &all}, std::pair{row_of("1", "all"), &layer1},
+              std::pair{row_of("1", "1"), &head11}}) {
+            CAPTURE(row);
+            const auto mse = fq::metrics::summarize((*values)[0]);
+            const auto nmse = fq::metrics::summarize((*values)[1]);
+            const auto cos = fq::metrics::summarize((*values)[2]);
+            CHECK(t.real(row, "vectors") == static_cast<double>(mse.n));
+            CHECK(t.real(row, "mse") == doctest::Approx(mse.mean).epsilon(1e-15));
+            CHECK(t.real(row, "mse_se") == doctest::Approx(mse.std_error).epsilon(1e-12));
+            CHECK(t.real(row, "nmse") == doctest::Approx(nmse.mean).epsilon(1e-15));
+            CHECK(t.real(row, "nmse_se") == doctest::Approx(nmse.std_error).epsilon(1e-12));
+            CHECK(t.real(row, "cos_mean") == doctest::Approx(cos.mean).epsilon(1e-15));
+            CHECK(t.real(row, "cos_se") == doctest::Approx(cos.std_error).epsilon(1e-12));
+            CHECK(t.real(row, "cos_p5") == cos.p5);  // exact: the same order statistics
+            CHECK(t.real(row, "cos_min") == cos.min);
+        }
     }
 }
