@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fq/codecs/codebook.hpp"
 #include "fq/codecs/codec.hpp"
 #include "fq/codecs/scalar.hpp"
 #include "fq/core/parallel.hpp"
@@ -61,6 +62,14 @@ inline std::string drop_file_seal(const std::string& text) {
     const std::string prefix = "{\n \"file_sha256\": \"sha256:";
     REQUIRE(text.rfind(prefix, 0) == 0);
     return "{\n" + text.substr(prefix.size() + 64 + 3);
+}
+
+// N codewords in R^k with N(0, 0.3^2) coordinates (nearest-search tests).
+inline codecs::BlockCodebook random_codebook(int k, int N, std::uint64_t seed) {
+    core::Rng rng(seed);
+    codecs::BlockCodebook cb{k, N, std::vector<double>(static_cast<std::size_t>(k) * N)};
+    for (auto& c : cb.codewords) c = rng.normal() * 0.3;
+    return cb;
 }
 
 inline io::UniversalCodebook scalar_codebook(int d, int bits) {

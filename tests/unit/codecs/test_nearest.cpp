@@ -10,17 +10,13 @@
 #include "fq/codecs/nearest_kernel.hpp"
 #include "fq/core/rng.hpp"
 
+#include "test_support.hpp"
+
 using fq::codecs::BlockCodebook;
 using fq::codecs::NearestCodeword;
+using fq::test::random_codebook;
 
 namespace {
-
-BlockCodebook random_codebook(int k, int N, std::uint64_t seed) {
-    fq::core::Rng rng(seed);
-    BlockCodebook cb{k, N, std::vector<double>(static_cast<std::size_t>(k) * N)};
-    for (auto& c : cb.codewords) c = rng.normal() * 0.3;
-    return cb;
-}
 
 // Brute force: the plain definition, argmin_n ||y - c_n||^2, lowest index on ties.
 std::uint32_t brute(const BlockCodebook& cb, const double* y) {

@@ -9,19 +9,15 @@
 #include "fq/codecs/tree_search.hpp"
 #include "fq/core/rng.hpp"
 
+#include "test_support.hpp"
+
 using fq::codecs::BlockCodebook;
 using fq::codecs::NearestCodeword;
 using fq::codecs::TreeSearch;
 using fq::codecs::TreeSearchOptions;
+using fq::test::random_codebook;
 
 namespace {
-
-BlockCodebook random_codebook(int k, int N, std::uint64_t seed) {
-    fq::core::Rng rng(seed);
-    BlockCodebook cb{k, N, std::vector<double>(static_cast<std::size_t>(k) * N)};
-    for (auto& c : cb.codewords) c = rng.normal() * 0.3;
-    return cb;
-}
 
 std::vector<float> gaussian_rows(std::size_t n, int k, double scale, std::uint64_t seed) {
     fq::core::Rng rng(seed);
