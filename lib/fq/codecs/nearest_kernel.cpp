@@ -10,7 +10,9 @@
 
 // GCC 12 reports the running minima below as maybe-uninitialized after vectorising the
 // per-pass arrays (every element is assigned before the codeword loop): a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace fq::codecs::detail {
 

@@ -10,7 +10,9 @@
 #include "fq/core/error.hpp"
 #include "fq/core/simd_types.hpp"
 
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // see nearest_kernel.cpp
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif  // see nearest_kernel.cpp
 
 namespace fq::codecs {
 
