@@ -109,7 +109,9 @@ std::vector<double> naive_scores_hat(const float* q, const float* kh, std::size_
 }
 
 bool same_bytes(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+    // memcmp must not see the null data() of an empty vector.
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 bool same_bytes(const AttentionMetrics& a, const AttentionMetrics& b) {
