@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -62,6 +63,13 @@ inline std::string drop_file_seal(const std::string& text) {
     const std::string prefix = "{\n \"file_sha256\": \"sha256:";
     REQUIRE(text.rfind(prefix, 0) == 0);
     return "{\n" + text.substr(prefix.size() + 64 + 3);
+}
+
+// The same elements bit for bit (memcmp never sees the null data() of an empty vector).
+template <class T>
+bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 // N codewords in R^k with N(0, 0.3^2) coordinates (nearest-search tests).

@@ -10,10 +10,12 @@
 #include "fq/core/parallel.hpp"
 #include "fq/metrics/attention.hpp"
 
+#include "metrics/attention_test_support.hpp"
 #include "test_support.hpp"
 
 using namespace fq::metrics;
 using fq::test::randn;
+using fq::test::same_bytes;
 
 namespace {
 
@@ -106,20 +108,6 @@ std::vector<double> naive_scores_hat(const float* q, const float* kh, std::size_
     for (std::size_t j = 0; j <= t; ++j)
         for (std::size_t c = 0; c < d; ++c) s[j] += double(q[t * d + c]) * double(kh[j * d + c]);
     return s;
-}
-
-bool same_bytes(const std::vector<double>& a, const std::vector<double>& b) {
-    // memcmp must not see the null data() of an empty vector.
-    return a.size() == b.size() &&
-           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
-
-bool same_bytes(const AttentionMetrics& a, const AttentionMetrics& b) {
-    return a.positions == b.positions && same_bytes(a.kl, b.kl) && same_bytes(a.top1, b.top1) &&
-           same_bytes(a.top5, b.top5) && same_bytes(a.score_cosine, b.score_cosine) &&
-           same_bytes(a.probability_cosine, b.probability_cosine) &&
-           same_bytes(a.output_cosine, b.output_cosine) && same_bytes(a.ip_sum, b.ip_sum) &&
-           same_bytes(a.ip_sum_sq, b.ip_sum_sq) && same_bytes(a.ip_sum_4, b.ip_sum_4);
 }
 
 struct Head {

@@ -11,28 +11,15 @@
 #include "fq/metrics/attention.hpp"
 #include "fq/metrics/attention_kernels.hpp"
 
+#include "metrics/attention_test_support.hpp"
 #include "test_support.hpp"
 
 using namespace fq::metrics;
 using namespace fq::metrics::detail;
 using fq::test::randn;
+using fq::test::same_bytes;
 
 namespace {
-
-template <class T>
-bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
-    // memcmp must not see the null data() of an empty vector.
-    return a.size() == b.size() &&
-           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
-}
-
-bool same_bytes(const AttentionMetrics& a, const AttentionMetrics& b) {
-    return a.positions == b.positions && same_bytes(a.kl, b.kl) && same_bytes(a.top1, b.top1) &&
-           same_bytes(a.top5, b.top5) && same_bytes(a.score_cosine, b.score_cosine) &&
-           same_bytes(a.probability_cosine, b.probability_cosine) &&
-           same_bytes(a.output_cosine, b.output_cosine) && same_bytes(a.ip_sum, b.ip_sum) &&
-           same_bytes(a.ip_sum_sq, b.ip_sum_sq) && same_bytes(a.ip_sum_4, b.ip_sum_4);
-}
 
 // Distance in units in the last place between two finite floats of the same sign.
 std::int64_t ulps(float a, float b) {
