@@ -12,6 +12,38 @@ namespace {
 // Vectors per internal batch: one rotation matrix product and one nearest-codeword product.
 constexpr std::size_t k_batch = 256;
 
+// One thread's encode buffers for batches of up to k_batch vectors: grown once, then reused
+// by every batch that thread encodes.
+struct EncodeScratch {
+    std::vector<double> nu;
+    std::vector<float> z, mainz, tailz;
+    std::vector<std::uint32_t> idx, tidx;
+    void size_for(std::size_t n, std::size_t d, std::size_t blocks, std::size_t k, std::size_t r) {
+        const auto grow = [n](auto& v, std::size_t per) {
+            if (v.size() < n * per) v.resize(std::max(n, k_batch) * per);
+        };
+        grow(nu, 1);
+        grow(z, d);
+        grow(idx, blocks);
+        if (r > 0) {
+            grow(mainz, blocks * k);
+            grow(tailz, r);
+            grow(tidx, 1);
+        }
+    }
+};
+
+// Decodes `floats` floats from code bytes through a 256 x BF table of decoded floats: whole
+// bytes, then a last byte that may hold fewer indices.
+template <std::size_t BF>
+void bytes_through_table(const float* table, const std::uint8_t* in, std::size_t floats,
+                         float* out) {
+    std::size_t f = 0, byte = 0;
+    for (; f + BF <= floats; f += BF, ++byte)
+        std::memcpy(out + f, table + in[byte] * BF, sizeof(float) * BF);
+    if (f < floats) std::memcpy(out + f, table + in[byte] * BF, sizeof(float) * (floats - f));
+}
+
 // Fast path for the common layouts: N = 2, 4, 16 or 256 (1, 2, 4 or 8 bits per index) at a
 // byte-aligned offset, i.e. every shipped codebook with its float16 / float32 header. The
 // generic IndexPacker streams bits through a 64-bit accumulator one index at a time; here
@@ -69,7 +101,7 @@ BlockVqCodec::BlockVqCodec(std::string family, BlockVqSpec spec, HeaderOptions h
     // k = 2 N = 4 / 16, k = 4 N = 16): one copy per code byte instead of a shift per index.
     if (byte_packable(m_main_pack, m_header_bits) && m_main_pack.group_bits() <= 4) {
         const int bits = m_main_pack.group_bits(), per = 8 / bits;
-        if (per * k <= 16) {
+        if (per * k <= 16) {  // 2, 4, 8 or 16 floats per byte
             m_byte_floats = per * k;
             m_byte_table.resize(256 * static_cast<std::size_t>(m_byte_floats));
             for (unsigned v = 0; v < 256; ++v)
@@ -112,15 +144,20 @@ void BlockVqCodec::decode(const std::uint8_t* codes, std::size_t n, float* x) co
 
 void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* codes) const {
     const int d = m_spec.d, k = m_spec.main.k;
-    std::vector<double> nu(n);
-    std::vector<float> z(n * d);
-    unit_directions(x, n, d, nu.data(), z.data());  // a zero vector: z = 0 (any codeword), gain 0
-    m_rotation.forward(z.data(), n, z.data());
+    // Per-thread buffers sized once (value-initialised on first use only): a fresh
+    // 128 KiB vector per batch cost page faults and zero-filling in every batch.
+    thread_local EncodeScratch s;
+    s.size_for(n, static_cast<std::size_t>(d), static_cast<std::size_t>(m_blocks),
+               static_cast<std::size_t>(k), static_cast<std::size_t>(m_r));
+    double* nu = s.nu.data();
+    float* z = s.z.data();
+    unit_directions(x, n, d, nu, z);  // a zero vector: z = 0 (any codeword), gain 0
+    m_rotation.forward(z, n, z);
 
     // Main blocks: when k divides d the rotated rows are already (n * blocks, k) contiguous.
     const std::size_t nb = n * m_blocks;
-    std::vector<std::uint32_t> idx(nb);
-    std::vector<std::uint32_t> tidx(m_r > 0 ? n : 0);
+    std::uint32_t* idx = s.idx.data();
+    std::uint32_t* tidx = s.tidx.data();
     const auto search_main = [&](const float* rows, std::size_t count, std::uint32_t* out) {
         if (m_search == BlockSearch::tree)
             m_main_tree.assign(rows, count, out);
@@ -128,15 +165,16 @@ void BlockVqCodec::encode_batch(const float* x, std::size_t n, std::uint8_t* cod
             m_main_search.assign(rows, count, out);
     };
     if (m_r == 0) {
-        search_main(z.data(), nb, idx.data());
+        search_main(z, nb, idx);
     } else {
-        std::vector<float> mainz(nb * k), tailz(n * m_r);
+        float* mainz = s.mainz.data();
+        float* tailz = s.tailz.data();
         for (std::size_t i = 0; i < n; ++i) {
             std::memcpy(&mainz[i * m_blocks * k], &z[i * d], sizeof(float) * m_blocks * k);
             std::memcpy(&tailz[i * m_r], &z[i * d + m_blocks * k], sizeof(float) * m_r);
         }
-        search_main(mainz.data(), nb, idx.data());
-        m_tail_search.assign(tailz.data(), n, tidx.data());
+        search_main(mainz, nb, idx);
+        m_tail_search.assign(tailz, n, tidx);
     }
 
     std::vector<float> zhat(m_header.value == NormHeader::gain ? d : 0);
@@ -181,14 +219,22 @@ void BlockVqCodec::decode_batch(const std::uint8_t* codes, std::size_t n, float*
             const std::uint8_t* in = code + m_header_bits / 8;
             const int bits = m_main_pack.group_bits();
             if (m_byte_floats > 0) {
-                // Whole bytes through the table; the last byte may hold fewer indices.
                 const std::size_t floats = static_cast<std::size_t>(m_blocks) * k;
-                const auto bf = static_cast<std::size_t>(m_byte_floats);
-                std::size_t f = 0, byte = 0;
-                for (; f + bf <= floats; f += bf, ++byte)
-                    std::memcpy(zi + f, &m_byte_table[in[byte] * bf], sizeof(float) * bf);
-                if (f < floats)
-                    std::memcpy(zi + f, &m_byte_table[in[byte] * bf], sizeof(float) * (floats - f));
+                const float* table = m_byte_table.data();
+                switch (m_byte_floats) {  // a fixed-size copy per byte, inlined
+                    case 2:
+                        bytes_through_table<2>(table, in, floats, zi);
+                        break;
+                    case 4:
+                        bytes_through_table<4>(table, in, floats, zi);
+                        break;
+                    case 8:
+                        bytes_through_table<8>(table, in, floats, zi);
+                        break;
+                    default:
+                        bytes_through_table<16>(table, in, floats, zi);
+                        break;
+                }
             } else if (k == 1) {
                 for (int b = 0; b < m_blocks; ++b)
                     zi[b] = m_main_cw[unpack_one(in, static_cast<std::size_t>(b), bits)];
