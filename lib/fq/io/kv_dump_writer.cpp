@@ -34,6 +34,7 @@ struct KvDumpWriter::Impl {
     h5::PendingFile out;
     h5::Datatype f16 = h5::make_float16_type();  // file and memory type of float16 data
     std::map<std::string, Created> datasets;
+    std::vector<std::uint16_t> halves;  // float16 / bfloat16 staging, reused across writes
 };
 
 KvDumpWriter::KvDumpWriter(const std::string& path) : m_impl(std::make_unique<Impl>(path)) {}
@@ -131,9 +132,13 @@ void KvDumpWriter::write_row(const std::string& name, std::int64_t row, const Sl
         fill(buf.data(), [](float v) { return static_cast<double>(v); });
         h5::write_slab(c.ds.id(), H5T_NATIVE_DOUBLE, f.start, f.count, buf.data());
     } else {
-        std::vector<std::uint16_t> buf(n);
+        std::vector<std::uint16_t>& buf = m.halves;
+        buf.resize(n);
         if (c.stored == Stored::f16) {
-            fill(buf.data(), [](float v) { return core::float_to_half(v); });
+            if (canonical)
+                core::floats_to_halves(x, n, buf.data());  // vectorised, same bits
+            else
+                fill(buf.data(), [](float v) { return core::float_to_half(v); });
             h5::write_slab(c.ds.id(), m.f16.id(), f.start, f.count, buf.data());
         } else {
             fill(buf.data(), [](float v) { return core::float_to_bfloat16(v); });

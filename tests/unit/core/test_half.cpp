@@ -190,6 +190,37 @@ TEST_CASE("half: halves_to_floats equals half_to_float on every bit pattern, any
     }
 }
 
+TEST_CASE(
+    "half: floats_to_halves equals float_to_half on every float exponent and tie, any offset") {
+    // The batch conversion has a vector path (F16C, groups of 8, round to nearest even) and
+    // takes groups with a NaN one by one. Every float exponent (0..255) with mantissas at and
+    // around the half rounding boundaries (ties, one ulp either side), both signs, random
+    // mantissas, NaN payloads and infinities; from every start offset 0..7, with a tail.
+    std::vector<float> all;
+    const std::uint32_t mantissas[] = {0u,        1u,        0xFFFu,    0x1000u,   0x1001u,
+                                       0x2000u,   0x3000u,   0x7FFFFFu, 0x400000u, 0x401000u,
+                                       0x7FF000u, 0x7FEFFFu, 0x7FF001u, 0x3FF000u, 0x001FFFu};
+    fq::core::Rng rng(14, 2);
+    for (std::uint32_t sign : {0u, 0x80000000u})
+        for (std::uint32_t e = 0; e < 256; ++e) {
+            for (std::uint32_t m : mantissas)
+                all.push_back(std::bit_cast<float>(sign | (e << 23) | m));
+            for (int r = 0; r < 64; ++r)
+                all.push_back(std::bit_cast<float>(
+                    sign | (e << 23) | static_cast<std::uint32_t>(rng.next_u64() & 0x7FFFFFu)));
+        }
+    for (std::size_t i = 0; i < 37; ++i) all.push_back(static_cast<float>(i) * 0.37f - 5.0f);
+    for (std::size_t offset = 0; offset < 8; ++offset) {
+        const std::size_t n = all.size() - offset;
+        std::vector<std::uint16_t> got(n);
+        floats_to_halves(all.data() + offset, n, got.data());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < n; ++i) differ += got[i] != float_to_half(all[offset + i]);
+        CAPTURE(offset);
+        CHECK(differ == 0);
+    }
+}
+
 TEST_CASE("bfloat16: exhaustive round trip, rounding and NaN") {
     int mismatches = 0, wrong_values = 0;
     for (std::uint32_t i = 0; i < 65536; ++i) {
