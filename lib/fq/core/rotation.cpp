@@ -198,11 +198,33 @@ void hadamard_batch(const std::vector<float> (&signs)[3], int d, const T* x, std
 
 // Householder QR of a (d, d) row-major matrix; returns Q (row-major) with the columns'
 // signs fixed so that diag(R) > 0. Plain loops in a fixed order: no BLAS, bit-reproducible.
+// Applies the Householder reflection H = I - 2 v v^T / vv (v: entries r0..d-1 of vj) to
+// columns c0..d-1 of the row-major d x d matrix m: for each column c, s_c = sum over i of
+// vj[i] m[i][c] (i increasing), then m[i][c] -= (2 s_c / vv) vj[i]. The columns advance
+// together row by row (the matrix is read along its rows); each column's sum and update are
+// the same operations in the same order as one column at a time, so the bits are too.
+void reflect_columns(const double* vj, double vv, std::size_t r0, std::size_t c0, double* m,
+                     std::size_t d, double* s, double* f) {
+    for (std::size_t c = c0; c < d; ++c) s[c] = 0.0;
+    for (std::size_t i = r0; i < d; ++i) {
+        const double vi = vj[i];
+        const double* row = m + i * d;
+        for (std::size_t c = c0; c < d; ++c) s[c] += vi * row[c];
+    }
+    for (std::size_t c = c0; c < d; ++c) f[c] = 2.0 * s[c] / vv;
+    for (std::size_t i = r0; i < d; ++i) {
+        const double vi = vj[i];
+        double* row = m + i * d;
+        for (std::size_t c = c0; c < d; ++c) row[c] -= f[c] * vi;
+    }
+}
+
 std::vector<double> haar_q(std::vector<double> a, int d) {
     const auto du = static_cast<std::size_t>(d);
     std::vector<double> v(du * du, 0.0);  // v_j in row j, entries j..d-1
     std::vector<double> vnorm2(du, 0.0);
     std::vector<double> rdiag(du, 0.0);
+    std::vector<double> s(du), f(du);
     for (std::size_t j = 0; j < du; ++j) {
         double norm2 = 0.0;
         for (std::size_t i = j; i < du; ++i) norm2 += a[i * du + j] * a[i * du + j];
@@ -217,12 +239,7 @@ std::vector<double> haar_q(std::vector<double> a, int d) {
         double vv = 0.0;
         for (std::size_t i = j; i < du; ++i) vv += vj[i] * vj[i];
         vnorm2[j] = vv;
-        for (std::size_t c = j; c < du; ++c) {
-            double s = 0.0;
-            for (std::size_t i = j; i < du; ++i) s += vj[i] * a[i * du + c];
-            const double f = 2.0 * s / vv;
-            for (std::size_t i = j; i < du; ++i) a[i * du + c] -= f * vj[i];
-        }
+        reflect_columns(vj, vv, j, j, a.data(), du, s.data(), f.data());
         rdiag[j] = alpha;
     }
     // Q = H_0 H_1 ... H_{d-1} I, accumulated from the right.
@@ -230,12 +247,7 @@ std::vector<double> haar_q(std::vector<double> a, int d) {
     for (std::size_t i = 0; i < du; ++i) q[i * du + i] = 1.0;
     for (std::size_t jj = du; jj-- > 0;) {
         const double* vj = v.data() + jj * du;
-        for (std::size_t c = 0; c < du; ++c) {
-            double s = 0.0;
-            for (std::size_t i = jj; i < du; ++i) s += vj[i] * q[i * du + c];
-            const double f = 2.0 * s / vnorm2[jj];
-            for (std::size_t i = jj; i < du; ++i) q[i * du + c] -= f * vj[i];
-        }
+        reflect_columns(vj, vnorm2[jj], jj, 0, q.data(), du, s.data(), f.data());
     }
     for (std::size_t j = 0; j < du; ++j) {
         if (rdiag[j] < 0.0) {
