@@ -190,6 +190,16 @@ private:
 // container, has another version, inconsistent attributes or dataset shapes; a file that
 // starts with the HDF5 signature but cannot be opened, e.g. truncated, is CorruptError too;
 // a missing file is IoError).
+// What EncodedFileReader::fetch reads for a slab, and decode_fetched's scratch.
+struct FetchedSlab {
+    Slab slab;                          // the tokens asked for
+    std::int64_t c0 = 0, c1 = 0;        // its coded tokens [c0, c1)
+    std::int64_t w0 = 0, w1 = 0;        // its window entries [w0, w1) of info.window
+    std::vector<std::uint8_t> codes;    // code rows covering [c0, c1): (heads, rows, code_bytes)
+    std::vector<std::uint16_t> window;  // the dataset's window values (when w1 > w0)
+    std::vector<float> rows, coded;     // decode_fetched's scratch
+};
+
 class EncodedFileReader {
 public:
     explicit EncodedFileReader(const std::string& path);
@@ -234,15 +244,23 @@ public:
     // core::parallel_chunks over fixed chunks (output independent of the thread count),
     // drops the vectors outside the slab (and the padding of a last partial group), and puts
     // the window's tokens back exactly (float16 -> float). A slice equals the same slice of a
-    // full decode bit for bit.
+    // full decode bit for bit. decode = fetch + decode_fetched.
     void decode(const EncodedDataset& info, const codecs::Codec& codec, const Slab& slab,
                 float* out) const;
+
+    // The two halves of decode, for a caller that overlaps I/O with compute
+    // (io/slab_pipeline): fetch reads and verifies what the slab needs (HDF5 calls, checksum
+    // checks; CorruptError as read_codes / read_window); decode_fetched decodes it and calls
+    // no HDF5 function. A FetchedSlab's buffers are reused when it is fetched again.
+    void fetch(const EncodedDataset& info, const Slab& slab, FetchedSlab& out) const;
+    void decode_fetched(const EncodedDataset& info, const codecs::Codec& codec, FetchedSlab& in,
+                        float* out) const;
 
     std::int64_t file_id() const;  // the HDF5 file (hid_t), valid while the reader lives
 
 private:
-    // decode() of coded tokens [slab.t0, slab.t1) (no window between them to restore).
-    void decode_coded(const EncodedDataset& info, const codecs::Codec& codec, const Slab& slab,
+    // decode_fetched of the coded tokens [in.c0, in.c1) (no window between them to restore).
+    void decode_coded(const EncodedDataset& info, const codecs::Codec& codec, FetchedSlab& in,
                       float* out) const;
     struct Impl;
     std::unique_ptr<Impl> m_impl;

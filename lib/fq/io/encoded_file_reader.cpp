@@ -473,40 +473,64 @@ std::vector<std::uint16_t> EncodedFileReader::read_window(const EncodedDataset& 
 
 void EncodedFileReader::decode(const EncodedDataset& info, const codecs::Codec& codec,
                                const Slab& slab, float* out) const {
+    FetchedSlab f;
+    fetch(info, slab, f);
+    decode_fetched(info, codec, f, out);
+}
+
+void EncodedFileReader::fetch(const EncodedDataset& info, const Slab& slab, FetchedSlab& f) const {
     const Impl& m = *m_impl;
     require(slab.h0 >= 0 && slab.h0 < slab.h1 && slab.h1 <= info.heads && slab.t0 >= 0 &&
                 slab.t0 < slab.t1 && slab.t1 <= info.tokens,
             m.path + ": " + info.path + ": slab outside the dataset");
-    if (info.window.empty()) {
-        decode_coded(info, codec, slab, out);
-        return;
-    }
+    f.slab = slab;
     // Coded tokens of the slab: [c0, c1) (token t - the window tokens before it).
     const auto& w = info.window;
-    const auto w0 =
-        static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t0) - w.begin());
-    const auto w1 =
-        static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t1) - w.begin());
-    const std::int64_t c0 = slab.t0 - w0, c1 = slab.t1 - w1;
+    f.w0 = static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t0) - w.begin());
+    f.w1 = static_cast<std::int64_t>(std::lower_bound(w.begin(), w.end(), slab.t1) - w.begin());
+    f.c0 = slab.t0 - f.w0;
+    f.c1 = slab.t1 - f.w1;
+    const auto hn = static_cast<std::size_t>(slab.heads());
+    if (f.c1 > f.c0) {
+        const std::int64_t r0 = info.row_of(f.c0), r1 = info.row_end(f.c1);
+        f.codes.resize(hn * static_cast<std::size_t>(r1 - r0) * info.code_bytes);
+        read_codes(info, Slab{slab.h0, slab.h1, r0, r1}, f.codes.data());
+    } else {
+        f.codes.clear();
+    }
+    if (f.w1 > f.w0)
+        f.window = read_window(info);
+    else
+        f.window.clear();
+}
+
+void EncodedFileReader::decode_fetched(const EncodedDataset& info, const codecs::Codec& codec,
+                                       FetchedSlab& f, float* out) const {
+    const Slab& slab = f.slab;
+    if (f.w1 == f.w0) {  // no window token inside: the slab is coded tokens only
+        decode_coded(info, codec, f, out);
+        return;
+    }
     const auto d = static_cast<std::size_t>(info.d);
-    const auto nt = static_cast<std::size_t>(slab.tokens()), nc = static_cast<std::size_t>(c1 - c0);
-    std::vector<float> coded(static_cast<std::size_t>(slab.heads()) * nc * d);
-    if (nc > 0) decode_coded(info, codec, Slab{slab.h0, slab.h1, c0, c1}, coded.data());
-    const std::vector<std::uint16_t> window = read_window(info);
+    const auto nt = static_cast<std::size_t>(slab.tokens());
+    const auto nc = static_cast<std::size_t>(f.c1 - f.c0);
+    f.coded.resize(static_cast<std::size_t>(slab.heads()) * nc * d);
+    if (nc > 0) decode_coded(info, codec, f, f.coded.data());
+    const auto& w = info.window;
     const std::size_t W = w.size();
     for (int h = slab.h0; h < slab.h1; ++h) {
         const std::size_t hh = static_cast<std::size_t>(h - slab.h0);
-        std::size_t ci = 0, wi = static_cast<std::size_t>(w0);
+        std::size_t ci = 0, wi = static_cast<std::size_t>(f.w0);
         for (std::size_t i = 0; i < nt; ++i) {
             float* dst = out + (hh * nt + i) * d;
-            if (wi < static_cast<std::size_t>(w1) &&
+            if (wi < static_cast<std::size_t>(f.w1) &&
                 w[wi] == slab.t0 + static_cast<std::int64_t>(i)) {
                 const std::uint16_t* src =
-                    window.data() + (static_cast<std::size_t>(h) * W + wi) * d;
+                    f.window.data() + (static_cast<std::size_t>(h) * W + wi) * d;
                 for (std::size_t j = 0; j < d; ++j) dst[j] = core::half_to_float(src[j]);
                 ++wi;
             } else {
-                std::memcpy(dst, coded.data() + (hh * nc + ci) * d, d * sizeof(float));
+                std::memcpy(dst, f.coded.data() + (hh * nc + ci) * d, d * sizeof(float));
                 ++ci;
             }
         }
@@ -514,40 +538,38 @@ void EncodedFileReader::decode(const EncodedDataset& info, const codecs::Codec& 
 }
 
 void EncodedFileReader::decode_coded(const EncodedDataset& info, const codecs::Codec& codec,
-                                     const Slab& slab, float* out) const {
+                                     FetchedSlab& f, float* out) const {
     const Impl& m = *m_impl;
     const auto G = static_cast<std::size_t>(info.block_vectors);
     if (codec.block_vectors() != G || codec.code_bytes() != info.code_bytes ||
         codec.dim() != info.d)
         m.corrupt(info.path + ": the codec does not match the dataset (block_vectors, " +
                   "code_bytes or d)");
-    const std::int64_t r0 = info.row_of(slab.t0), r1 = info.row_end(slab.t1);
-    const auto hn = static_cast<std::size_t>(slab.heads());
+    const std::int64_t r0 = info.row_of(f.c0), r1 = info.row_end(f.c1);
+    const auto hn = static_cast<std::size_t>(f.slab.heads());
     const auto nr = static_cast<std::size_t>(r1 - r0);
     const auto d = static_cast<std::size_t>(info.d);
     const std::size_t cb = info.code_bytes;
-    std::vector<std::uint8_t> codes(hn * nr * cb);
-    read_codes(info, Slab{slab.h0, slab.h1, r0, r1}, codes.data());
-    // Decoded rows: (hn, nr G, d); copied to out unless the slab is exactly that.
+    // Decoded rows: (hn, nr G, d); copied to out unless the coded tokens are exactly that.
     const std::size_t span = nr * G;  // tokens decoded per head
-    const std::size_t first = static_cast<std::size_t>(slab.t0 - r0 * info.block_vectors);
-    const auto nt = static_cast<std::size_t>(slab.tokens());
+    const std::size_t first = static_cast<std::size_t>(f.c0 - r0 * info.block_vectors);
+    const auto nt = static_cast<std::size_t>(f.c1 - f.c0);
     const bool direct = first == 0 && span == nt;
-    std::vector<float> tmp(direct ? 0 : hn * span * d);
-    float* x = direct ? out : tmp.data();
+    if (!direct) f.rows.resize(hn * span * d);
+    float* x = direct ? out : f.rows.data();
     // Fixed work items of about 512 vectors (output independent of the thread count).
     const std::size_t rows_per_chunk = std::max<std::size_t>(1, 512 / G);
     core::parallel_chunks(hn * nr, rows_per_chunk,
                           [&](std::size_t, std::size_t a, std::size_t end) {
-                              codec.decode(codes.data() + a * cb, (end - a) * G, x + a * G * d);
+                              codec.decode(f.codes.data() + a * cb, (end - a) * G, x + a * G * d);
                           });
     if (!direct)
         for (std::size_t h = 0; h < hn; ++h)
-            std::memcpy(out + h * nt * d, tmp.data() + (h * span + first) * d,
+            std::memcpy(out + h * nt * d, f.rows.data() + (h * span + first) * d,
                         nt * d * sizeof(float));
     if (!info.center.empty())
         codecs::add_center(out, hn, nt, d,
-                           info.center.data() + static_cast<std::size_t>(slab.h0) * d);
+                           info.center.data() + static_cast<std::size_t>(f.slab.h0) * d);
 }
 
 }  // namespace fq::io

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <system_error>
 
 #include "fq/core/error.hpp"
@@ -73,8 +72,13 @@ bool check_fields(hid_t type, std::size_t spos, std::size_t epos, std::size_t es
 // --- errors and handles ------------------------------------------------------------------
 
 void silence_errors() {
-    static std::once_flag once;
-    std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+    // Once per thread: a thread-safe HDF5 keeps one error stack, with its printing
+    // setting, per thread (fq-encode's and fq-decode's I/O thread, io/slab_pipeline).
+    thread_local bool silenced = false;
+    if (!silenced) {
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        silenced = true;
+    }
 }
 
 std::string last_hdf5_message() {

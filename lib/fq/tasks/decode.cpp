@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "fq/core/error.hpp"
@@ -16,6 +17,7 @@
 #include "fq/io/kv_dump.hpp"
 #include "fq/io/metadata_copy.hpp"
 #include "fq/io/mpi_run.hpp"
+#include "fq/io/slab_pipeline.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
 
@@ -89,15 +91,23 @@ DecodeSummary run_decode(const DecodeOptions& o) {
     metadata.root();
 
     DecodeSummary s;
-    std::vector<float> x;
+    std::map<std::pair<std::string, int>, io::BuiltCodec> built;  // (description, d)
+    std::vector<float> x[2];
+    io::FetchedSlab fetched[2];
     std::int64_t block_index = 0;  // running index of checksum blocks (MPI: whose block)
     ProgressBar bar;
-    std::size_t done = 0;
     for (const io::EncodedDataset* ep : encoded) {
         const io::EncodedDataset& e = *ep;
-        const io::BuiltCodec b = io::make_codec(e.codec, store, o.input + ": " + e.path + ": codec",
-                                                ExitCode::corrupt, e.d);
-        const codecs::Codec& codec = *b.codec;
+        // Datasets stored with the same description share one codec (built once: a haar
+        // rotation or a codebook's search structures are not free).
+        auto it = built.find({e.codec.dump(), e.d});
+        if (it == built.end())
+            it = built
+                     .emplace(std::make_pair(e.codec.dump(), e.d),
+                              io::make_codec(e.codec, store, o.input + ": " + e.path + ": codec",
+                                             ExitCode::corrupt, e.d))
+                     .first;
+        const codecs::Codec& codec = *it->second.codec;
         if (codec.dim() != e.d || codec.code_bytes() != e.code_bytes ||
             std::abs(codec.code_bits() - e.code_bits) > 1e-6 ||
             static_cast<std::int64_t>(codec.block_vectors()) != e.block_vectors)
@@ -133,23 +143,29 @@ DecodeSummary run_decode(const DecodeOptions& o) {
         // dataset's blocks) and writes them; failures are agreed on before going on.
         std::exception_ptr failure;
         try {
-            for (std::int64_t bs = (t0 / B) * B; bs < t1; bs += B) {
-                if (!io::mpi::owns(block_index++)) continue;
-                const std::int64_t lo = std::max(bs, t0), hi = std::min(bs + B, t1);
-                const io::Slab slab{static_cast<int>(h0), static_cast<int>(h1), lo, hi};
-                const std::size_t n = slab.vectors();
-                x.resize(n * d);
-                reader.decode(e, codec, slab, x.data());
-                writer.write(e.path, io::Slab{0, hn, lo - t0, hi - t0}, x.data());
-                done += n;
-                s.vectors += n;
-            }
+            std::vector<io::Slab> slabs;  // this rank's checksum blocks, clipped to the slice
+            for (std::int64_t bs = (t0 / B) * B; bs < t1; bs += B)
+                if (io::mpi::owns(block_index++))
+                    slabs.push_back(io::Slab{static_cast<int>(h0), static_cast<int>(h1),
+                                             std::max(bs, t0), std::min(bs + B, t1)});
+            // Read and verify slab i + 1 and write slab i - 1 while slab i is decoded.
+            io::SlabStages stages;
+            stages.read = [&](std::size_t i, int buf) { reader.fetch(e, slabs[i], fetched[buf]); };
+            stages.code = [&](std::size_t i, int buf) {
+                x[buf].resize(slabs[i].vectors() * d);
+                reader.decode_fetched(e, codec, fetched[buf], x[buf].data());
+                s.vectors += slabs[i].vectors();
+            };
+            stages.write = [&](std::size_t i, int buf) {
+                writer.write(e.path, io::Slab{0, hn, slabs[i].t0 - t0, slabs[i].t1 - t0},
+                             x[buf].data());
+            };
+            io::run_slab_pipeline(slabs.size(), stages, io::overlap_io());
         } catch (...) {
             failure = std::current_exception();
         }
         io::mpi::agree(failure);
         ++s.datasets;
-        (void)done;
         bar.update("decoding " + e.path,
                    static_cast<double>(s.datasets) / static_cast<double>(encoded.size()));
         log_verbose("decoded " + e.path);

@@ -25,6 +25,7 @@
 #include "fq/io/metadata_copy.hpp"
 #include "fq/io/mpi_run.hpp"
 #include "fq/io/sequences.hpp"
+#include "fq/io/slab_pipeline.hpp"
 #include "fq/tasks/codec_plan.hpp"
 #include "fq/tasks/paths.hpp"
 #include "fq/tasks/run_main.hpp"
@@ -276,8 +277,8 @@ EncodeSummary run_encode(const EncodeOptions& o) {
 
     std::map<io::KvKind, EncodeRow> rows;
     std::vector<EncodeRow> dataset_rows;
-    std::vector<float> x, scratch, padded;
-    std::vector<std::uint8_t> codes;
+    std::vector<float> x[2], scratch, padded;  // two slabs in flight (io/slab_pipeline)
+    std::vector<std::uint8_t> codes[2];
     ProgressBar bar;
     std::uint64_t total_vectors = 0, done_vectors = 0;
     std::int64_t block_index = 0;  // running index of checksum blocks (MPI: whose block)
@@ -326,8 +327,8 @@ EncodeSummary run_encode(const EncodeOptions& o) {
             codecs::HeadMeans means(hn, d);
             for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens) {
                 const std::int64_t c1 = std::min(c0 + e.block_tokens, e.coded());
-                read_coded(reader, info, coded, c0, c1, x, scratch);
-                means.add(x.data(), static_cast<std::size_t>(c1 - c0));
+                read_coded(reader, info, coded, c0, c1, x[0], scratch);
+                means.add(x[0].data(), static_cast<std::size_t>(c1 - c0));
             }
             try {
                 e.center = means.float16();
@@ -343,27 +344,39 @@ EncodeSummary run_encode(const EncodeOptions& o) {
         // dataset's blocks); their failures are agreed on before the collective finish.
         std::exception_ptr failure;
         try {
-            for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens) {
-                if (!io::mpi::owns(block_index++)) continue;
-                const std::int64_t c1 = std::min(c0 + e.block_tokens, e.coded());
+            std::vector<std::int64_t> starts;  // this rank's checksum blocks (first coded token)
+            for (std::int64_t c0 = 0; c0 < e.coded(); c0 += e.block_tokens)
+                if (io::mpi::owns(block_index++)) starts.push_back(c0);
+            const auto end_of = [&](std::size_t i) {
+                return std::min(starts[i] + e.block_tokens, e.coded());
+            };
+            // Read slab i + 1 and write slab i - 1 while slab i is coded.
+            io::SlabStages stages;
+            stages.read = [&](std::size_t i, int b) {
+                read_coded(reader, info, coded, starts[i], end_of(i), x[b], scratch);
+            };
+            stages.code = [&](std::size_t i, int b) {
+                const std::int64_t c0 = starts[i], c1 = end_of(i);
                 const auto nt = static_cast<std::size_t>(c1 - c0);
-                read_coded(reader, info, coded, c0, c1, x, scratch);
                 if (!e.center.empty())
-                    codecs::subtract_center(x.data(), hn, nt, d, e.center.data());
-                codes.resize(hn * codecs::group_rows(codec, nt) * cb);
+                    codecs::subtract_center(x[b].data(), hn, nt, d, e.center.data());
+                codes[b].resize(hn * codecs::group_rows(codec, nt) * cb);
                 try {
-                    codecs::encode_heads(codec, x.data(), hn, nt, codes.data(), padded);
+                    codecs::encode_heads(codec, x[b].data(), hn, nt, codes[b].data(), padded);
                 } catch (const NumericError& err) {  // e.g. a norm beyond the float16 header
                     throw NumericError(o.input + ": " + info.path + ": tokens [" +
                                        std::to_string(token_of(coded, c0)) + ", " +
                                        std::to_string(token_of(coded, c1 - 1) + 1) +
                                        "): " + err.what());
                 }
-                writer.write_block(info.path, c0, c1, codes.data());
                 done_vectors += hn * nt;
                 bar.update("encoding " + info.path,
                            static_cast<double>(done_vectors) / static_cast<double>(total_vectors));
-            }
+            };
+            stages.write = [&](std::size_t i, int b) {
+                writer.write_block(info.path, starts[i], end_of(i), codes[b].data());
+            };
+            io::run_slab_pipeline(starts.size(), stages, io::overlap_io());
         } catch (...) {
             failure = std::current_exception();
         }
