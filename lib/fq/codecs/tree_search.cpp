@@ -134,10 +134,68 @@ void nearest_parents(const float* pcw, const float* pnorm, int P, int k, int T, 
     top_sse2(pcw, pnorm, P, k, T, y, m, probe, nprobe);
 }
 
+// The T shells whose radius is nearest each row's norm: rho = |y| (float, coordinates in
+// order), then two pointers out from the first radius >= rho; on equal gaps the smaller
+// radius (lower shell) first. radius: P values, non-decreasing.
+void nearest_shells(const float* radius, int P, int k, int T, const float* y, std::size_t m,
+                    int* probe, int* nprobe) {
+    const auto ku = static_cast<std::size_t>(k);
+    for (std::size_t r = 0; r < m; ++r) {
+        float s = 0.0f;
+        for (std::size_t j = 0; j < ku; ++j) s += y[r * ku + j] * y[r * ku + j];
+        const float rho = std::sqrt(s);
+        int hi = static_cast<int>(std::lower_bound(radius, radius + P, rho) - radius);
+        int lo = hi - 1, kept = 0;
+        while (kept < T && (lo >= 0 || hi < P)) {
+            const bool take_lo = hi >= P || (lo >= 0 && rho - radius[lo] <= radius[hi] - rho);
+            probe[r * static_cast<std::size_t>(T) + static_cast<std::size_t>(kept++)] =
+                take_lo ? lo-- : hi++;
+        }
+        nprobe[r] = kept;
+    }
+}
+
 double dist2(const double* a, const double* b, int k) {
     double s = 0;
     for (int j = 0; j < k; ++j) s += (a[j] - b[j]) * (a[j] - b[j]);
     return s;
+}
+
+// k-means of the codewords (double): parents start at codewords 0, N/P, 2N/P, ...;
+// assignment ties to the lower parent; an empty parent keeps its place. parent: (P, k).
+void kmeans_parents(const BlockCodebook& cb, int iterations, std::vector<double>& parent,
+                    std::vector<int>& owner) {
+    const int k = cb.k, N = cb.N;
+    const auto ku = static_cast<std::size_t>(k);
+    const int P = static_cast<int>(parent.size() / ku);
+    for (int p = 0; p < P; ++p)
+        std::copy_n(cb.codeword(static_cast<int>(static_cast<long long>(p) * N / P)), k,
+                    parent.begin() + static_cast<std::ptrdiff_t>(p * ku));
+    auto assign_owners = [&] {
+        for (int n = 0; n < N; ++n) {
+            double bd = std::numeric_limits<double>::infinity();
+            for (int p = 0; p < P; ++p) {
+                const double dd = dist2(cb.codeword(n), parent.data() + p * ku, k);
+                if (dd < bd) {
+                    bd = dd;
+                    owner[n] = p;
+                }
+            }
+        }
+    };
+    for (int it = 0; it < iterations; ++it) {
+        assign_owners();
+        std::vector<double> sum(parent.size(), 0.0);
+        std::vector<int> count(P, 0);
+        for (int n = 0; n < N; ++n) {
+            ++count[owner[n]];
+            for (int j = 0; j < k; ++j) sum[owner[n] * ku + j] += cb.codeword(n)[j];
+        }
+        for (int p = 0; p < P; ++p)
+            if (count[p] > 0)
+                for (int j = 0; j < k; ++j) parent[p * ku + j] = sum[p * ku + j] / count[p];
+    }
+    assign_owners();
 }
 
 // Codewords order[i] of cw (rows of k doubles) -> rows begin + i of out (float, row-major)
@@ -171,39 +229,39 @@ TreeSearch::TreeSearch(const BlockCodebook& cb, const TreeSearchOptions& opt)
             "tree search: need 1 <= probes <= min(parents, " + std::to_string(k_max_probes) + ")");
     const int k = m_k, N = m_N, P = m_P;
     const auto ku = static_cast<std::size_t>(k);
-
-    // k-means of the codewords (double): parents start at codewords 0, N/P, 2N/P, ...;
-    // assignment ties to the lower parent; an empty parent keeps its place.
-    std::vector<double> parent(static_cast<std::size_t>(P) * ku);
-    for (int p = 0; p < P; ++p)
-        std::copy_n(cb.codeword(static_cast<int>(static_cast<long long>(p) * N / P)), k,
-                    parent.begin() + static_cast<std::ptrdiff_t>(p * ku));
+    m_grouping = opt.grouping;
     std::vector<int> owner(N, 0);
-    auto assign_owners = [&] {
+    std::vector<double> parent(static_cast<std::size_t>(P) * ku);
+    if (m_grouping == TreeGrouping::shells) {
+        // Codewords by (norm, index), cut into P runs of consecutive norms; a shell's radius
+        // is its mean norm. The parent table is unused (probes come from the radii).
+        std::vector<double> norm(N);
         for (int n = 0; n < N; ++n) {
-            double bd = std::numeric_limits<double>::infinity();
-            for (int p = 0; p < P; ++p) {
-                const double dd = dist2(cb.codeword(n), parent.data() + p * ku, k);
-                if (dd < bd) {
-                    bd = dd;
-                    owner[n] = p;
-                }
+            double s = 0;
+            for (int j = 0; j < k; ++j) s += cb.codeword(n)[j] * cb.codeword(n)[j];
+            norm[n] = std::sqrt(s);
+        }
+        std::vector<int> by_norm(N);
+        for (int n = 0; n < N; ++n) by_norm[n] = n;
+        std::stable_sort(by_norm.begin(), by_norm.end(),
+                         [&](int a, int b) { return norm[a] < norm[b]; });
+        m_shell_radius.assign(P, 0.0f);
+        for (int p = 0; p < P; ++p) {
+            const int b = static_cast<int>(static_cast<long long>(p) * N / P);
+            const int e = static_cast<int>(static_cast<long long>(p + 1) * N / P);
+            double sum = 0;
+            for (int i = b; i < e; ++i) {
+                owner[by_norm[i]] = p;
+                sum += norm[by_norm[i]];
             }
+            m_shell_radius[p] = static_cast<float>(sum / std::max(1, e - b));
         }
-    };
-    for (int it = 0; it < opt.iterations; ++it) {
-        assign_owners();
-        std::vector<double> sum(parent.size(), 0.0);
-        std::vector<int> count(P, 0);
-        for (int n = 0; n < N; ++n) {
-            ++count[owner[n]];
-            for (int j = 0; j < k; ++j) sum[owner[n] * ku + j] += cb.codeword(n)[j];
-        }
-        for (int p = 0; p < P; ++p)
-            if (count[p] > 0)
-                for (int j = 0; j < k; ++j) parent[p * ku + j] = sum[p * ku + j] / count[p];
+        // Float rounding could break the order of nearly equal means: keep it monotone.
+        for (int p = 1; p < P; ++p)
+            m_shell_radius[p] = std::max(m_shell_radius[p], m_shell_radius[p - 1]);
+    } else {
+        kmeans_parents(cb, opt.iterations, parent, owner);
     }
-    assign_owners();
 
     // Tables: parents, then each parent's children (ascending original index) contiguous.
     m_parent_cw.assign(static_cast<std::size_t>(P) * ku, 0.0f);
@@ -232,7 +290,7 @@ double TreeSearch::mean_distances() const {
         const double c = m_child_begin[p + 1] - m_child_begin[p];
         mean_children += c * c;
     }
-    return m_P + m_T * mean_children / std::max(1, m_N);
+    return (m_grouping == TreeGrouping::shells ? 0 : m_P) + m_T * mean_children / std::max(1, m_N);
 }
 
 void TreeSearch::assign(const float* y, std::size_t n, std::uint32_t* idx) const {
@@ -253,8 +311,11 @@ void TreeSearch::assign(const float* y, std::size_t n, std::uint32_t* idx) const
         const std::size_t m = std::min(batch, n - r0);
         const float* yb = y + r0 * ku;
         std::fill(bucket_begin.begin(), bucket_begin.end(), 0u);
-        nearest_parents(m_parent_cw.data(), m_parent_norms.data(), P, k, T, yb, m, probe.data(),
-                        nprobe.data());
+        if (m_grouping == TreeGrouping::shells)
+            nearest_shells(m_shell_radius.data(), P, k, T, yb, m, probe.data(), nprobe.data());
+        else
+            nearest_parents(m_parent_cw.data(), m_parent_norms.data(), P, k, T, yb, m, probe.data(),
+                            nprobe.data());
         for (std::size_t r = 0; r < m; ++r)
             for (int u = 0; u < nprobe[r]; ++u) ++bucket_begin[probe[r * T + u] + 1];
         for (int p = 0; p < P; ++p) bucket_begin[p + 1] += bucket_begin[p];

@@ -94,6 +94,62 @@ TEST_SUITE("tree search") {
         CHECK(b == c);
     }
 
+    TEST_CASE("shell-first: probing every shell is the exhaustive search, ties included") {
+        for (int k : {2, 3, 8}) {
+            for (int N : {5, 64, 300}) {
+                auto cb = random_codebook(k, N, 20 + k + N);
+                for (int n = N / 2; n < N; n += 3)  // duplicates: ties within and across shells
+                    for (int j = 0; j < k; ++j) cb.codeword(n)[j] = cb.codeword(n - N / 2)[j];
+                auto y = gaussian_rows(500, k, 0.3, 6);
+                for (int r = 0; r < 100; ++r)
+                    for (int j = 0; j < k; ++j)
+                        y[r * k + j] = static_cast<float>(cb.codeword((r * 5) % N)[j]);
+                TreeSearchOptions opt;
+                opt.grouping = fq::codecs::TreeGrouping::shells;
+                opt.parents = std::min(N, 8);
+                opt.probes = opt.parents;
+                const TreeSearch shells(cb, opt);
+                const NearestCodeword exact(cb);
+                std::vector<std::uint32_t> a(500), b(500);
+                exact.assign(y.data(), 500, a.data());
+                shells.assign(y.data(), 500, b.data());
+                INFO("k ", k, " N ", N);
+                CHECK(a == b);
+            }
+        }
+    }
+
+    TEST_CASE("shell-first on a radial-angular codebook, and on a trained-like one") {
+        // The paper's setting: k = 3, L = 64 shells of M = 64 Fibonacci-sphere directions
+        // (N = 4096, 4 bits per coordinate at d = 128), blocks of unit vectors. The shells
+        // are the codebook's own radius levels, so a block's nearest shell by radius usually
+        // holds its nearest codeword; probing the 2 nearest shells costs 128 distances.
+        const auto cb = fq::codecs::init_multishell(128, 4096, 64, fq::codecs::RadialInit::source);
+        const std::size_t n = 20000;
+        const auto y = gaussian_rows(n, 3, 1.0 / std::sqrt(128.0), 78);
+        const NearestCodeword exact(cb);
+        std::vector<std::uint32_t> a(n), b(n);
+        exact.assign(y.data(), n, a.data());
+        const double base = mse(cb, y, a);
+        double loss[4] = {};
+        for (int T : {1, 2, 3}) {
+            TreeSearchOptions opt;
+            opt.grouping = fq::codecs::TreeGrouping::shells;
+            opt.parents = 64;
+            opt.probes = T;
+            const TreeSearch shells(cb, opt);
+            CHECK(shells.mean_distances() == doctest::Approx(64.0 * T));
+            shells.assign(y.data(), n, b.data());
+            loss[T] = 10 * std::log10(mse(cb, y, b) / base);
+            MESSAGE("multishell k=3 N=4096, shell-first T = ", T, ": loss ", loss[T], " dB");
+        }
+        CHECK(loss[1] >= 0.0);
+        CHECK(loss[1] <= 0.1);
+        CHECK(loss[2] <= 0.03);
+        CHECK(loss[3] <= loss[2] + 1e-12);
+        CHECK(loss[2] <= loss[1] + 1e-12);
+    }
+
     TEST_CASE("bad options are refused") {
         const auto cb = random_codebook(2, 16, 1);
         TreeSearchOptions opt;
