@@ -20,13 +20,6 @@ namespace {
 
 using namespace core::simd;  // VecF4 .. VecI16, lanes<V>
 
-// x in every lane: 0 + x, which is x except that -0 becomes +0 (equal in every comparison,
-// the only use of a distance).
-template <class V, class T>
-[[gnu::always_inline]] inline void splat(V& v, T x) {
-    v = V{} + x;
-}
-
 // One pass: R x L rows, transposed in yt as yt[(g * k + j) * L + l] = coordinate j of row
 // g * L + l of the pass; writes the R x L indices to out. K > 0: k known at compile time
 // (the coordinates stay in registers); K = 0: k at run time (they are re-read from yt, L1).
@@ -46,12 +39,15 @@ template <class V, class VI, int K, int R>
         V y[R][K];
         for (int g = 0; g < R; ++g)
             for (int j = 0; j < K; ++j) std::memcpy(&y[g][j], yt + (g * K + j) * L, sizeof(V));
-        for (int c = 0; c < N; ++c) {
+        // The codeword index in every lane, advanced by a vector add: GCC fills a splat of a
+        // changing integer one lane at a time (16 masked moves per codeword under AVX-512).
+        VI ci, one;
+        splat(ci, 0);
+        splat(one, 1);
+        for (int c = 0; c < N; ++c, ci += one) {
             const float* w = cw + static_cast<std::size_t>(c) * K;
             V nv;
-            VI ci;
             splat(nv, norms[c]);
-            splat(ci, c);
             for (int g = 0; g < R; ++g) {
                 V s = y[g][0] * w[0];
                 for (int j = 1; j < K; ++j) s = s + y[g][j] * w[j];
@@ -62,12 +58,13 @@ template <class V, class VI, int K, int R>
             }
         }
     } else {
-        for (int c = 0; c < N; ++c) {
+        VI ci, one;
+        splat(ci, 0);
+        splat(one, 1);
+        for (int c = 0; c < N; ++c, ci += one) {
             const float* w = cw + static_cast<std::size_t>(c) * k;
             V nv;
-            VI ci;
             splat(nv, norms[c]);
-            splat(ci, c);
             for (int g = 0; g < R; ++g) {
                 const float* yg = yt + static_cast<std::size_t>(g) * k * L;
                 V yj;

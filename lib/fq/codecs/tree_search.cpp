@@ -43,10 +43,13 @@ template <class V, class VI, int T>
         V kv[T];
         VI kp[T];
         for (int t = 0; t < T; ++t) {
-            kv[t] = V{} + inf;
-            kp[t] = VI{} - 1;
+            splat(kv[t], inf);
+            splat(kp[t], -1);
         }
-        for (int p = 0; p < P; ++p) {
+        VI pnext, one;  // the parent index in every lane, advanced by a vector add
+        splat(pnext, 0);
+        splat(one, 1);
+        for (int p = 0; p < P; ++p, pnext += one) {
             const float* c = pcw + static_cast<std::size_t>(p) * ku;
             V yj, s;
             std::memcpy(&yj, yt.data(), sizeof(V));
@@ -55,8 +58,10 @@ template <class V, class VI, int T>
                 std::memcpy(&yj, yt.data() + j * L, sizeof(V));
                 s = s + yj * c[j];
             }
-            V d = (V{} + pnorm[p]) - 2.0f * s;
-            VI pi = VI{} + p;
+            V d;
+            splat(d, pnorm[p]);
+            d = d - 2.0f * s;
+            VI pi = pnext;
             for (int t = 0; t < T; ++t) {
                 const VI lt = d < kv[t];
                 const V od = kv[t];

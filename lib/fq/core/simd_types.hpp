@@ -18,4 +18,13 @@ using VecI16 = std::int32_t __attribute__((vector_size(64)));
 template <class V>
 constexpr int lanes = static_cast<int>(sizeof(V) / sizeof(float));
 
+// v = x in every lane (0 + x: x, except that -0 becomes +0, which no comparison sees).
+// GCC fills an integer vector built this way from a value that changes in a loop one lane
+// at a time (16 masked moves under AVX-512): kernels advance such vectors by a vector add
+// instead. Through a reference: a wide vector returned by value would change the ABI.
+template <class V, class T>
+[[gnu::always_inline]] inline void splat(V& v, T x) {
+    v = V{} + x;
+}
+
 }  // namespace fq::core::simd
