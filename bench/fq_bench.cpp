@@ -42,6 +42,7 @@
 #include "fq/codecs/bitpack.hpp"
 #include "fq/codecs/block_vq.hpp"
 #include "fq/codecs/nearest.hpp"
+#include "fq/codecs/norm_header.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/half.hpp"
 #include "fq/core/parallel.hpp"
@@ -215,17 +216,7 @@ Json stage_breakdown(const fq::codecs::BlockVqCodec& codec,
         for (std::size_t i0 = 0; i0 < m; i0 += batch) {
             const std::size_t n = std::min(batch, m - i0);
             const float* xb = x + i0 * d;
-            a += time_once([&] {
-                for (std::size_t i = 0; i < n; ++i) {
-                    double s = 0;
-                    for (int j = 0; j < d; ++j)
-                        s += static_cast<double>(xb[i * d + j]) * xb[i * d + j];
-                    nu[i] = std::sqrt(s);
-                    const double inv = nu[i] > 0 ? 1.0 / nu[i] : 0.0;
-                    for (int j = 0; j < d; ++j)
-                        z[i * d + j] = static_cast<float>(xb[i * d + j] * inv);
-                }
-            });
+            a += time_once([&] { fq::codecs::unit_directions(xb, n, d, nu.data(), z.data()); });
             b += time_once([&] { codec.rotation().forward(z.data(), n, z.data()); });
             c += time_once([&] { search.assign(z.data(), n * blocks, idx.data()); });
             e += time_once([&] {

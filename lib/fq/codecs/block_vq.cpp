@@ -55,13 +55,36 @@ bool byte_packable(const IndexPacker& p, std::size_t bit_offset) {
 }
 
 // idx[i] < radix (the search's output); the bytes touched are zero on entry (memset).
-void pack_bytes(const std::uint32_t* idx, std::size_t count, int bits, std::uint8_t* out) {
-    const std::size_t per = static_cast<std::size_t>(8 / bits);
-    for (std::size_t i = 0, byte = 0; i < count; i += per, ++byte) {
+template <int Bits>
+void pack_bytes_of(const std::uint32_t* idx, std::size_t count, std::uint8_t* out) {
+    constexpr std::size_t per = 8 / Bits;  // fixed shifts: the compiler vectorises the loop
+    std::size_t i = 0, byte = 0;
+    for (; i + per <= count; i += per, ++byte) {
         unsigned v = 0;
-        const std::size_t m = std::min(per, count - i);
-        for (std::size_t q = 0; q < m; ++q) v |= idx[i + q] << (q * static_cast<unsigned>(bits));
+        for (std::size_t q = 0; q < per; ++q) v |= idx[i + q] << (q * Bits);
         out[byte] = static_cast<std::uint8_t>(v);
+    }
+    if (i < count) {
+        unsigned v = 0;
+        for (std::size_t q = 0; i + q < count; ++q) v |= idx[i + q] << (q * Bits);
+        out[byte] = static_cast<std::uint8_t>(v);
+    }
+}
+
+void pack_bytes(const std::uint32_t* idx, std::size_t count, int bits, std::uint8_t* out) {
+    switch (bits) {
+        case 1:
+            pack_bytes_of<1>(idx, count, out);
+            return;
+        case 2:
+            pack_bytes_of<2>(idx, count, out);
+            return;
+        case 4:
+            pack_bytes_of<4>(idx, count, out);
+            return;
+        default:
+            pack_bytes_of<8>(idx, count, out);
+            return;
     }
 }
 
