@@ -149,7 +149,10 @@ void nearest_shells(const float* radius, int P, int k, int T, const float* y, st
         float s = 0.0f;
         for (std::size_t j = 0; j < ku; ++j) s += y[r * ku + j] * y[r * ku + j];
         const float rho = std::sqrt(s);
-        int hi = static_cast<int>(std::lower_bound(radius, radius + P, rho) - radius);
+        // The first radius >= rho, counted without branches (a binary search mispredicts
+        // about every step; P compares vectorise).
+        int hi = 0;
+        for (int p = 0; p < P; ++p) hi += radius[p] < rho ? 1 : 0;
         int lo = hi - 1, kept = 0;
         while (kept < T && (lo >= 0 || hi < P)) {
             const bool take_lo = hi >= P || (lo >= 0 && rho - radius[lo] <= radius[hi] - rho);
