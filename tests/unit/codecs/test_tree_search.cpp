@@ -144,7 +144,7 @@ TEST_SUITE("tree search") {
             MESSAGE("multishell k=3 N=4096, shell-first T = ", T, ": loss ", loss[T], " dB");
         }
         CHECK(loss[1] >= 0.0);
-        CHECK(loss[1] <= 0.1);
+        CHECK(loss[1] <= 0.05);  // the target, at 1/64 of the distances
         CHECK(loss[2] <= 0.03);
         CHECK(loss[3] <= loss[2] + 1e-12);
         CHECK(loss[2] <= loss[1] + 1e-12);
