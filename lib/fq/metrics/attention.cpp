@@ -64,9 +64,8 @@ struct Inputs {
     const Kernels* kern;
     std::size_t T, d;
     float c;  // score scale in float
-    const float *q, *v, *v_hat;
-    std::vector<float> kp;   // panels of k
-    std::vector<float> dkp;  // panels of k - k_hat (empty: approximate scores)
+    const float *q, *k, *v, *v_hat;
+    const float* k_hat;  // null: approximate scores
     const ScoreRowFn* score_hat;
 };
 
@@ -151,6 +150,9 @@ void run_chunk(const Inputs& in, const std::size_t* pos, std::size_t rows, std::
         Wh(cap * nk, 0.0f);
     std::vector<float> SH(in.score_hat != nullptr ? cap * nk : 0, 0.0f);
     std::vector<float> O(with_output ? cap * d : 0, 0.0f), Oh(O.size(), 0.0f);
+    // The tile's keys as panels of k and of k - k_hat, packed per tile (memory O(tile), not
+    // O(T d): long dumps evaluated at a few positions need no copy of their keys).
+    std::vector<float> kp(nk * d), dkp(in.k_hat != nullptr ? nk * d : 0);
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t i = 0; i < d; ++i) qt[i * cap + r] = in.q[pos[r] * d + i];
     std::vector<RowState> st(rows);
@@ -178,13 +180,15 @@ void run_chunk(const Inputs& in, const std::size_t* pos, std::size_t rows, std::
         while (pos[r0] < j0) ++r0;
         for (std::size_t r = r0; r < rows; ++r) len[r] = std::min(nk, pos[r] + 1 - j0);
         const std::size_t width = round_up(len[rows - 1], k_panel);
-        const float* kp = in.kp.data() + j0 * d;
-        const float* dkp = in.dkp.empty() ? nullptr : in.dkp.data() + j0 * d;
+        detail::pack_panels(in.k, nullptr, in.T, j0, width, d, kp.data());
+        if (in.k_hat != nullptr)
+            detail::pack_panels(in.k, in.k_hat, in.T, j0, width, d, dkp.data());
 
         // Scores (and differences) for the active rows, up to each block's last valid panel.
         for (std::size_t b = r0; b < rows; b += kern.rows_step) {
             const std::size_t lastrow = std::min(rows, b + kern.rows_step) - 1;
-            kern.scores(qt.data() + b, cap, kern.rows_step, d, kp, dkp,
+            kern.scores(qt.data() + b, cap, kern.rows_step, d, kp.data(),
+                        dkp.empty() ? nullptr : dkp.data(),
                         round_up(len[lastrow], k_panel) / k_panel, S.data() + b * nk,
                         E.data() + b * nk, nk);
         }
@@ -323,16 +327,9 @@ AttentionMetrics evaluate(KernelIsa isa, const float* q, const float* k, const f
         checked_max_abs(v, T * d, "v");
         checked_max_abs(v_hat, T * d, "v_hat");
     }
-    const std::size_t panels = (T + k_panel - 1) / k_panel;
-    // Room for a whole last tile: tiles read panels up to the next multiple of 16 keys only,
-    // but the pointer arithmetic stays inside the buffer.
-    in.kp.assign(round_up(panels * k_panel, k_key_tile) * d, 0.0f);
-    detail::pack_panels(k, nullptr, T, d, in.kp.data());
-    if (k_hat != nullptr) {
-        kmax = std::max(kmax, checked_max_abs(k_hat, T * d, "k_hat"));
-        in.dkp.assign(in.kp.size(), 0.0f);
-        detail::pack_panels(k, k_hat, T, d, in.dkp.data());
-    }
+    in.k = k;
+    in.k_hat = k_hat;
+    if (k_hat != nullptr) kmax = std::max(kmax, checked_max_abs(k_hat, T * d, "k_hat"));
     // Scores are float sums of d products: refuse inputs whose scores could overflow.
     if (static_cast<double>(qmax) * 2 * kmax * static_cast<double>(d) * c > 1e37)
         throw NumericError("attention metrics: values too large for float scores");

@@ -60,8 +60,11 @@
 // Cost: 4 products of |positions| x (t + 1) x d per head (s, e, o, o_hat; key tiles above
 // the causal diagonal are skipped), in float SIMD kernels near the machine's float peak, plus
 // three exps per (query, key) pair. Parallel over query positions in fixed chunks of 120;
-// each chunk meets the keys in tiles of 256 that stay in L2. Memory O(T d) beyond the inputs,
-// plus the approximate score rows of 16 queries at a time for attention_metrics_from_scores.
+// each chunk meets the keys in tiles of 256 that stay in L2, packed for the kernels tile by
+// tile (k and k - k_hat as panels of 16 keys: a copy of each tile per chunk, ~2 % of the
+// work when every position is evaluated). Memory beyond the inputs: O(chunk x tile) per
+// thread, not O(T d), plus the approximate score rows of 16 queries at a time for
+// attention_metrics_from_scores.
 #pragma once
 
 #include <cstddef>

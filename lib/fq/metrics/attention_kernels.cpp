@@ -43,20 +43,21 @@ float Top5::threshold() const {
     return n < 5 ? -std::numeric_limits<float>::infinity() : val[4];
 }
 
-void pack_panels(const float* x, const float* minus, std::size_t n, std::size_t d, float* panels) {
-    const std::size_t np = (n + k_panel - 1) / k_panel;
-    core::parallel_chunks(np, 64, [&](std::size_t, std::size_t begin, std::size_t end) {
-        for (std::size_t p = begin; p < end; ++p)
-            for (std::size_t l = 0; l < k_panel; ++l) {
-                const std::size_t j = p * k_panel + l;
-                for (std::size_t c = 0; c < d; ++c) {
-                    float v = 0.0f;
-                    if (j < n)
-                        v = minus != nullptr ? x[j * d + c] - minus[j * d + c] : x[j * d + c];
-                    panels[(p * d + c) * k_panel + l] = v;
-                }
+void pack_panels(const float* x, const float* minus, std::size_t n, std::size_t j0,
+                 std::size_t count, std::size_t d, float* panels) {
+    for (std::size_t p = 0; p < count / k_panel; ++p)
+        for (std::size_t l = 0; l < k_panel; ++l) {
+            const std::size_t j = j0 + p * k_panel + l;
+            float* dst = panels + p * d * k_panel + l;
+            if (j >= n) {
+                for (std::size_t c = 0; c < d; ++c) dst[c * k_panel] = 0.0f;
+            } else if (minus != nullptr) {
+                for (std::size_t c = 0; c < d; ++c)
+                    dst[c * k_panel] = x[j * d + c] - minus[j * d + c];
+            } else {
+                for (std::size_t c = 0; c < d; ++c) dst[c * k_panel] = x[j * d + c];
             }
-    });
+        }
 }
 
 }  // namespace fq::metrics::detail

@@ -32,9 +32,11 @@ const char* isa_name(KernelIsa isa);
 
 constexpr std::size_t k_panel = 16;  // keys per panel = virtual lanes of a row reduction
 
-// x: (n, d) row-major float -> panels (ceil(n / 16), d, 16) of x, or of x - minus (float
-// subtraction) when minus (n, d) is given; zero-padded. Parallel over panels.
-void pack_panels(const float* x, const float* minus, std::size_t n, std::size_t d, float* panels);
+// Keys [j0, j0 + count) of x: (n, d) row-major float -> panels (count / 16, d, 16) of x, or
+// of x - minus (float subtraction) when minus (n, d) is given; keys at or past n are 0.
+// count: a multiple of 16.
+void pack_panels(const float* x, const float* minus, std::size_t n, std::size_t j0,
+                 std::size_t count, std::size_t d, float* panels);
 
 // Top-5 of one score row under the order (value descending, index ascending): the first n
 // entries of val / idx, sorted. Independent of the order in which candidates are offered.
