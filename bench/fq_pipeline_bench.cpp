@@ -203,21 +203,19 @@ int main(int argc, char** argv) {
                     row.write_floor = std::numeric_limits<double>::infinity();
                 const std::size_t out_bytes =
                     kv.size() * (dtype == "float16" ? 2 : 4);  // fq-decode's vectors
+                const auto best_of = [](double& best, auto&& f) {
+                    best = std::min(best, seconds(f));
+                };
                 for (int rep = 0; rep < repeats; ++rep) {
-                    row.codec_encode =
-                        std::min(row.codec_encode, seconds([&] {
-                                     fq::codecs::encode_heads(codec, kv.data(), 2 * H, T,
-                                                              codes.data(), scratch);
-                                 }));
-                    row.command_encode =
-                        std::min(row.command_encode, seconds([&] { fq::tasks::run_encode(eo); }));
-                    row.codec_decode =
-                        std::min(row.codec_decode, seconds([&] {
-                                     fq::codecs::decode_heads(codec, codes.data(), 2 * H, T,
-                                                              back.data(), scratch);
-                                 }));
-                    row.command_decode =
-                        std::min(row.command_decode, seconds([&] { fq::tasks::run_decode(dopt); }));
+                    best_of(row.codec_encode, [&] {
+                        fq::codecs::encode_heads(codec, kv.data(), 2 * H, T, codes.data(), scratch);
+                    });
+                    best_of(row.command_encode, [&] { fq::tasks::run_encode(eo); });
+                    best_of(row.codec_decode, [&] {
+                        fq::codecs::decode_heads(codec, codes.data(), 2 * H, T, back.data(),
+                                                 scratch);
+                    });
+                    best_of(row.command_decode, [&] { fq::tasks::run_decode(dopt); });
                     row.write_floor =
                         std::min(row.write_floor, write_floor(floor_file, back, out_bytes));
                 }

@@ -40,27 +40,32 @@ double mse(const BlockCodebook& cb, const std::vector<float>& y,
 }  // namespace
 
 TEST_SUITE("tree search") {
-    TEST_CASE("probing every parent is the exhaustive search, ties included") {
-        for (int k : {2, 4, 8}) {
-            for (int N : {5, 64, 300}) {
-                auto cb = random_codebook(k, N, 10 + k + N);
-                // Duplicates (exact ties across parents) and rows on codewords.
-                for (int n = N / 2; n < N; n += 3)
-                    for (int j = 0; j < k; ++j) cb.codeword(n)[j] = cb.codeword(n - N / 2)[j];
-                auto y = gaussian_rows(500, k, 0.3, 5);
-                for (int r = 0; r < 100; ++r)
-                    for (int j = 0; j < k; ++j)
-                        y[r * k + j] = static_cast<float>(cb.codeword((r * 7) % N)[j]);
-                TreeSearchOptions opt;
-                opt.parents = std::min(N, 8);
-                opt.probes = opt.parents;
-                const TreeSearch tree(cb, opt);
-                const NearestCodeword exact(cb);
-                std::vector<std::uint32_t> a(500), b(500);
-                exact.assign(y.data(), 500, a.data());
-                tree.assign(y.data(), 500, b.data());
-                INFO("k ", k, " N ", N);
-                CHECK(a == b);
+    TEST_CASE("probing every parent (or shell) is the exhaustive search, ties included") {
+        for (const auto grouping :
+             {fq::codecs::TreeGrouping::kmeans, fq::codecs::TreeGrouping::shells}) {
+            for (int k : {2, 3, 4, 8}) {
+                for (int N : {5, 64, 300}) {
+                    auto cb = random_codebook(k, N, 10 + k + N);
+                    // Duplicates (exact ties across parents and shells) and rows on codewords.
+                    for (int n = N / 2; n < N; n += 3)
+                        for (int j = 0; j < k; ++j) cb.codeword(n)[j] = cb.codeword(n - N / 2)[j];
+                    auto y = gaussian_rows(500, k, 0.3, 5);
+                    for (int r = 0; r < 100; ++r)
+                        for (int j = 0; j < k; ++j)
+                            y[r * k + j] = static_cast<float>(cb.codeword((r * 7) % N)[j]);
+                    TreeSearchOptions opt;
+                    opt.grouping = grouping;
+                    opt.parents = std::min(N, 8);
+                    opt.probes = opt.parents;
+                    const TreeSearch tree(cb, opt);
+                    const NearestCodeword exact(cb);
+                    std::vector<std::uint32_t> a(500), b(500);
+                    exact.assign(y.data(), 500, a.data());
+                    tree.assign(y.data(), 500, b.data());
+                    INFO("k ", k, " N ", N, " shells ",
+                         grouping == fq::codecs::TreeGrouping::shells);
+                    CHECK(a == b);
+                }
             }
         }
     }
@@ -92,31 +97,6 @@ TEST_SUITE("tree search") {
         for (std::size_t r = 0; r < n; r += 777)
             tree.assign(y.data() + r * 4, std::min<std::size_t>(777, n - r), c.data() + r);
         CHECK(b == c);
-    }
-
-    TEST_CASE("shell-first: probing every shell is the exhaustive search, ties included") {
-        for (int k : {2, 3, 8}) {
-            for (int N : {5, 64, 300}) {
-                auto cb = random_codebook(k, N, 20 + k + N);
-                for (int n = N / 2; n < N; n += 3)  // duplicates: ties within and across shells
-                    for (int j = 0; j < k; ++j) cb.codeword(n)[j] = cb.codeword(n - N / 2)[j];
-                auto y = gaussian_rows(500, k, 0.3, 6);
-                for (int r = 0; r < 100; ++r)
-                    for (int j = 0; j < k; ++j)
-                        y[r * k + j] = static_cast<float>(cb.codeword((r * 5) % N)[j]);
-                TreeSearchOptions opt;
-                opt.grouping = fq::codecs::TreeGrouping::shells;
-                opt.parents = std::min(N, 8);
-                opt.probes = opt.parents;
-                const TreeSearch shells(cb, opt);
-                const NearestCodeword exact(cb);
-                std::vector<std::uint32_t> a(500), b(500);
-                exact.assign(y.data(), 500, a.data());
-                shells.assign(y.data(), 500, b.data());
-                INFO("k ", k, " N ", N);
-                CHECK(a == b);
-            }
-        }
     }
 
     TEST_CASE("shell-first on a radial-angular codebook, and on a trained-like one") {

@@ -85,24 +85,16 @@ TEST_CASE("slab pipeline: a failure throws what the serial loop meets first, sam
             }
         }
     }
-    // Two failures at once: code(i) fails while the read of i + 1 (running beside it) fails
-    // too; the serial loop meets code(i) first. And a read failure after a code failure
-    // further on is never reached.
-    for (std::size_t at = 0; at + 1 < 5; ++at) {
-        CAPTURE(at);
-        const Outcome serial = run(5, false, "code", at, at + 1);
-        const Outcome overlapped = run(5, true, "code", at, at + 1);
-        CHECK(serial.error == "code " + std::to_string(at));
-        CHECK(overlapped.error == serial.error);
-        CHECK(overlapped.written == serial.written);
-    }
-    // The write of slab i fails while read i + 1 fails too: the write comes first.
-    for (std::size_t at = 0; at + 1 < 5; ++at) {
-        CAPTURE(at);
-        const Outcome serial = run(5, false, "write", at, at + 1);
-        const Outcome overlapped = run(5, true, "write", at, at + 1);
-        CHECK(serial.error == "write " + std::to_string(at));
-        CHECK(overlapped.error == serial.error);
-        CHECK(overlapped.written == serial.written);
-    }
+    // Two failures at once: code(i) or write(i) fails while the read of i + 1 (running
+    // beside it) fails too; the serial loop meets the code or write failure first.
+    for (const char* stage : {"code", "write"})
+        for (std::size_t at = 0; at + 1 < 5; ++at) {
+            CAPTURE(stage);
+            CAPTURE(at);
+            const Outcome serial = run(5, false, stage, at, at + 1);
+            const Outcome overlapped = run(5, true, stage, at, at + 1);
+            CHECK(serial.error == std::string(stage) + " " + std::to_string(at));
+            CHECK(overlapped.error == serial.error);
+            CHECK(overlapped.written == serial.written);
+        }
 }
