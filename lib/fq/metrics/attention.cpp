@@ -66,6 +66,9 @@ struct Inputs {
     float c;  // score scale in float
     const float *q, *k, *v, *v_hat;
     const float* k_hat;  // null: approximate scores
+    // The whole head's keys as panels of k and of k - k_hat, when several query chunks will
+    // read each tile (packed once); empty: each chunk packs the tiles it reads.
+    std::vector<float> kp, dkp;
     const ScoreRowFn* score_hat;
 };
 
@@ -150,9 +153,10 @@ void run_chunk(const Inputs& in, const std::size_t* pos, std::size_t rows, std::
         Wh(cap * nk, 0.0f);
     std::vector<float> SH(in.score_hat != nullptr ? cap * nk : 0, 0.0f);
     std::vector<float> O(with_output ? cap * d : 0, 0.0f), Oh(O.size(), 0.0f);
-    // The tile's keys as panels of k and of k - k_hat, packed per tile (memory O(tile), not
-    // O(T d): long dumps evaluated at a few positions need no copy of their keys).
-    std::vector<float> kp(nk * d), dkp(in.k_hat != nullptr ? nk * d : 0);
+    // Without the head's panels: the tile's keys as panels of k and of k - k_hat, packed
+    // here (memory O(tile), not O(T d): long dumps at a few positions copy no whole head).
+    const bool own_tiles = in.kp.empty();
+    std::vector<float> kp(own_tiles ? nk * d : 0), dkp(own_tiles && in.k_hat ? nk * d : 0);
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t i = 0; i < d; ++i) qt[i * cap + r] = in.q[pos[r] * d + i];
     std::vector<RowState> st(rows);
@@ -180,15 +184,20 @@ void run_chunk(const Inputs& in, const std::size_t* pos, std::size_t rows, std::
         while (pos[r0] < j0) ++r0;
         for (std::size_t r = r0; r < rows; ++r) len[r] = std::min(nk, pos[r] + 1 - j0);
         const std::size_t width = round_up(len[rows - 1], k_panel);
-        detail::pack_panels(in.k, nullptr, in.T, j0, width, d, kp.data());
-        if (in.k_hat != nullptr)
-            detail::pack_panels(in.k, in.k_hat, in.T, j0, width, d, dkp.data());
+        const float* kt = own_tiles ? kp.data() : in.kp.data() + j0 * d;
+        const float* dkt = in.k_hat == nullptr ? nullptr
+                           : own_tiles         ? dkp.data()
+                                               : in.dkp.data() + j0 * d;
+        if (own_tiles) {
+            detail::pack_panels(in.k, nullptr, in.T, j0, width, d, kp.data());
+            if (in.k_hat != nullptr)
+                detail::pack_panels(in.k, in.k_hat, in.T, j0, width, d, dkp.data());
+        }
 
         // Scores (and differences) for the active rows, up to each block's last valid panel.
         for (std::size_t b = r0; b < rows; b += kern.rows_step) {
             const std::size_t lastrow = std::min(rows, b + kern.rows_step) - 1;
-            kern.scores(qt.data() + b, cap, kern.rows_step, d, kp.data(),
-                        dkp.empty() ? nullptr : dkp.data(),
+            kern.scores(qt.data() + b, cap, kern.rows_step, d, kt, dkt,
                         round_up(len[lastrow], k_panel) / k_panel, S.data() + b * nk,
                         E.data() + b * nk, nk);
         }
@@ -347,6 +356,22 @@ AttentionMetrics evaluate(KernelIsa isa, const float* q, const float* k, const f
     }
 
     const std::size_t chunk = score_hat != nullptr ? k_score_chunk : k_query_chunk;
+    // More than two query chunks would pack every tile more than twice: pack the head once
+    // (2 T d floats; the same values, so the same results either way).
+    if (core::chunk_count(nq, chunk) > 2) {
+        const std::size_t padded = round_up(T, k_key_tile);
+        in.kp.assign(padded * d, 0.0f);
+        if (k_hat != nullptr) in.dkp.assign(padded * d, 0.0f);
+        core::parallel_chunks(
+            padded / k_key_tile, 1, [&](std::size_t, std::size_t b, std::size_t e) {
+                for (std::size_t t = b; t < e; ++t) {
+                    const std::size_t j0 = t * k_key_tile;
+                    detail::pack_panels(k, nullptr, T, j0, k_key_tile, d, in.kp.data() + j0 * d);
+                    if (k_hat != nullptr)
+                        detail::pack_panels(k, k_hat, T, j0, k_key_tile, d, in.dkp.data() + j0 * d);
+                }
+            });
+    }
     core::parallel_chunks(nq, chunk, [&](std::size_t, std::size_t begin, std::size_t end) {
         run_chunk(in, pos.data() + begin, end - begin, begin, out);
     });

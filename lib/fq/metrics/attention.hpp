@@ -60,11 +60,11 @@
 // Cost: 4 products of |positions| x (t + 1) x d per head (s, e, o, o_hat; key tiles above
 // the causal diagonal are skipped), in float SIMD kernels near the machine's float peak, plus
 // three exps per (query, key) pair. Parallel over query positions in fixed chunks of 120;
-// each chunk meets the keys in tiles of 256 that stay in L2, packed for the kernels tile by
-// tile (k and k - k_hat as panels of 16 keys: a copy of each tile per chunk, ~2 % of the
-// work when every position is evaluated). Memory beyond the inputs: O(chunk x tile) per
-// thread, not O(T d), plus the approximate score rows of 16 queries at a time for
-// attention_metrics_from_scores.
+// each chunk meets the keys in tiles of 256 that stay in L2, read as panels of 16 keys (k and
+// k - k_hat transposed). With more than two query chunks the head's keys are packed once
+// (2 T d floats); with one or two (a few positions of a long dump) each chunk packs the tiles
+// it reads, so memory beyond the inputs is O(chunk x tile) per thread, not O(T d). Plus the
+// approximate score rows of 16 queries at a time for attention_metrics_from_scores.
 #pragma once
 
 #include <cstddef>

@@ -321,6 +321,31 @@ TEST_CASE("attention: a subset of positions gives the same per-query values, bit
     CHECK_THROWS_AS(run(h, opts), fq::UsageError);
 }
 
+TEST_CASE("attention: keys packed per head (many query chunks) or per tile (few), same bits") {
+    // Every position of T = 700 makes 6 query chunks: the head's keys are packed once. A few
+    // positions make one chunk, which packs the tiles it reads itself (memory O(tile)).
+    // Both must give the same per-query values, across several key tiles and the last
+    // partial tile.
+    const Head h = random_head(700, 16, 61, 0.3f);
+    const AttentionMetrics all = run(h);
+    AttentionOptions opts;
+    opts.positions = select_positions(700, 97);
+    REQUIRE(opts.positions.size() == 8);
+    const AttentionMetrics sub = run(h, opts);
+    for (std::size_t i = 0; i < sub.positions.size(); ++i) {
+        const std::size_t t = sub.positions[i];
+        CAPTURE(t);
+        CHECK(sub.kl[i] == all.kl[t]);
+        CHECK(sub.top1[i] == all.top1[t]);
+        CHECK(sub.top5[i] == all.top5[t]);
+        CHECK(sub.score_cosine[i] == all.score_cosine[t]);
+        CHECK(sub.probability_cosine[i] == all.probability_cosine[t]);
+        CHECK(sub.output_cosine[i] == all.output_cosine[t]);
+        CHECK(sub.ip_sum[i] == all.ip_sum[t]);
+        CHECK(sub.ip_sum_sq[i] == all.ip_sum_sq[t]);
+    }
+}
+
 TEST_CASE("select_positions: stride anchored at the last token, last-n window") {
     using V = std::vector<std::size_t>;
     CHECK(select_positions(5) == V{0, 1, 2, 3, 4});
