@@ -298,6 +298,27 @@ TEST_CASE("attention: score rows equal to q k_hat^T give the k_hat result") {
     CHECK(c.output_cosine[0] == b.output_cosine[4]);
 }
 
+namespace {
+
+// Every per-query value of sub equals all's at the same position, bit for bit (all: every
+// position evaluated).
+void check_same_per_query(const AttentionMetrics& sub, const AttentionMetrics& all) {
+    for (std::size_t i = 0; i < sub.positions.size(); ++i) {
+        const std::size_t t = sub.positions[i];
+        CAPTURE(t);
+        CHECK(sub.kl[i] == all.kl[t]);
+        CHECK(sub.top1[i] == all.top1[t]);
+        CHECK(sub.top5[i] == all.top5[t]);
+        CHECK(sub.score_cosine[i] == all.score_cosine[t]);
+        CHECK(sub.probability_cosine[i] == all.probability_cosine[t]);
+        CHECK(sub.output_cosine[i] == all.output_cosine[t]);
+        CHECK(sub.ip_sum[i] == all.ip_sum[t]);
+        CHECK(sub.ip_sum_sq[i] == all.ip_sum_sq[t]);
+    }
+}
+
+}  // namespace
+
 TEST_CASE("attention: a subset of positions gives the same per-query values, bit for bit") {
     const Head h = random_head(50, 8, 60, 0.4f);
     const AttentionMetrics all = run(h);
@@ -306,15 +327,7 @@ TEST_CASE("attention: a subset of positions gives the same per-query values, bit
     REQUIRE(opts.positions == std::vector<std::size_t>{0, 7, 14, 21, 28, 35, 42, 49});
     const AttentionMetrics sub = run(h, opts);
     REQUIRE(sub.positions == opts.positions);
-    for (std::size_t i = 0; i < sub.positions.size(); ++i) {
-        const std::size_t t = sub.positions[i];
-        CHECK(sub.kl[i] == all.kl[t]);
-        CHECK(sub.top1[i] == all.top1[t]);
-        CHECK(sub.top5[i] == all.top5[t]);
-        CHECK(sub.score_cosine[i] == all.score_cosine[t]);
-        CHECK(sub.probability_cosine[i] == all.probability_cosine[t]);
-        CHECK(sub.output_cosine[i] == all.output_cosine[t]);
-    }
+    check_same_per_query(sub, all);
     opts.positions = {3, 3};
     CHECK_THROWS_AS(run(h, opts), fq::UsageError);
     opts.positions = {50};
@@ -332,18 +345,7 @@ TEST_CASE("attention: keys packed per head (many query chunks) or per tile (few)
     opts.positions = select_positions(700, 97);
     REQUIRE(opts.positions.size() == 8);
     const AttentionMetrics sub = run(h, opts);
-    for (std::size_t i = 0; i < sub.positions.size(); ++i) {
-        const std::size_t t = sub.positions[i];
-        CAPTURE(t);
-        CHECK(sub.kl[i] == all.kl[t]);
-        CHECK(sub.top1[i] == all.top1[t]);
-        CHECK(sub.top5[i] == all.top5[t]);
-        CHECK(sub.score_cosine[i] == all.score_cosine[t]);
-        CHECK(sub.probability_cosine[i] == all.probability_cosine[t]);
-        CHECK(sub.output_cosine[i] == all.output_cosine[t]);
-        CHECK(sub.ip_sum[i] == all.ip_sum[t]);
-        CHECK(sub.ip_sum_sq[i] == all.ip_sum_sq[t]);
-    }
+    check_same_per_query(sub, all);
 }
 
 TEST_CASE("select_positions: stride anchored at the last token, last-n window") {
