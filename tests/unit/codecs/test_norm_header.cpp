@@ -25,7 +25,7 @@ TEST_CASE("norm header: unit_directions equals the plain loop, every d and count
             }
             if (n > 3)
                 for (std::size_t j = 0; j < du; ++j) x[3 * du + j] = 0.0f;  // a zero vector
-            if (n > 5) x[5 * du] = 3e38f;                                 // squares beyond float
+            if (n > 5) x[5 * du] = 3e38f;                                   // squares beyond float
             std::vector<double> nu(n);
             std::vector<float> z(n * du);
             fq::codecs::unit_directions(x.data(), n, d, nu.data(), z.data());
