@@ -239,10 +239,9 @@ TreeSearch::TreeSearch(const BlockCodebook& cb, const TreeSearchOptions& opt)
     const auto ku = static_cast<std::size_t>(k);
     m_grouping = opt.grouping;
     std::vector<int> owner(N, 0);
-    std::vector<double> parent(static_cast<std::size_t>(P) * ku);
     if (m_grouping == TreeGrouping::shells) {
         // Codewords by (norm, index), cut into P runs of consecutive norms; a shell's radius
-        // is its mean norm. The parent table is unused (probes come from the radii).
+        // is its mean norm (probes come from the radii: no parent table).
         std::vector<double> norm(N);
         for (int n = 0; n < N; ++n) {
             double s = 0;
@@ -268,15 +267,16 @@ TreeSearch::TreeSearch(const BlockCodebook& cb, const TreeSearchOptions& opt)
         for (int p = 1; p < P; ++p)
             m_shell_radius[p] = std::max(m_shell_radius[p], m_shell_radius[p - 1]);
     } else {
+        std::vector<double> parent(static_cast<std::size_t>(P) * ku);
         kmeans_parents(cb, opt.iterations, parent, owner);
+        m_parent_cw.assign(static_cast<std::size_t>(P) * ku, 0.0f);
+        m_parent_norms.assign(P, 0.0f);
+        std::vector<std::uint32_t> porder(P);
+        for (int p = 0; p < P; ++p) porder[p] = static_cast<std::uint32_t>(p);
+        copy_rows(parent, porder, k, 0, m_parent_cw, m_parent_norms);
     }
 
-    // Tables: parents, then each parent's children (ascending original index) contiguous.
-    m_parent_cw.assign(static_cast<std::size_t>(P) * ku, 0.0f);
-    m_parent_norms.assign(P, 0.0f);
-    std::vector<std::uint32_t> porder(P);
-    for (int p = 0; p < P; ++p) porder[p] = static_cast<std::uint32_t>(p);
-    copy_rows(parent, porder, k, 0, m_parent_cw, m_parent_norms);
+    // Each parent's (shell's) children, ascending original index, contiguous.
     std::vector<std::vector<std::uint32_t>> children(P);
     for (int n = 0; n < N; ++n) children[owner[n]].push_back(static_cast<std::uint32_t>(n));
     m_child_begin.assign(P + 1, 0);

@@ -61,7 +61,7 @@ private:
     int m_k = 0, m_N = 0, m_P = 0, m_T = 0;
     TreeGrouping m_grouping = TreeGrouping::kmeans;
     std::vector<float> m_shell_radius;               // shells: P mean radii, non-decreasing
-    std::vector<float> m_parent_cw, m_parent_norms;  // (P, k) row-major, squared norms
+    std::vector<float> m_parent_cw, m_parent_norms;  // kmeans: (P, k) row-major, squared norms
     std::vector<std::uint32_t> m_child_begin;        // P + 1 offsets into the children
     std::vector<float> m_child_cw, m_child_norms;    // (N, k) grouped by parent
     std::vector<std::uint32_t> m_child_index;        // their original codeword indices
