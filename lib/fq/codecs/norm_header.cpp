@@ -13,6 +13,7 @@
 #endif
 #endif
 
+#include "fq/codecs/nearest_kernel.hpp"
 #include "fq/core/error.hpp"
 #include "fq/core/half.hpp"
 
@@ -81,14 +82,6 @@ __attribute__((target("avx512f"))) void eight_directions_avx512(const float* xg,
         for (; c < du; ++c) zi[c] = static_cast<float>(xi[c] * inv);
     }
 }
-
-bool have_avx512() {
-    static const bool yes = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f");
-    }();
-    return yes;
-}
 #endif
 
 }  // namespace
@@ -101,7 +94,7 @@ void unit_directions(const float* x, std::size_t n, int d, double* nu, float* z)
     constexpr std::size_t group = 8;
     std::size_t i = 0;
 #ifdef FQ_NORM_AVX512
-    if (have_avx512())
+    if (detail::best_search_isa() == detail::SearchIsa::avx512)  // the search kernels' check
         for (; i + group <= n; i += group)
             eight_directions_avx512(x + i * du, d, nu + i, z + i * du);
 #endif
